@@ -1,0 +1,32 @@
+//! Verification of sessiond access tokens, for resource servers and for
+//! sessiond itself.
+//!
+//! sessiond issues access tokens as JWTs in the RFC 9068 profile
+//! (`typ: at+jwt`). Every party that accepts them — the server's own
+//! introspection and forward-auth endpoints, and any resource server that
+//! embeds this crate — verifies them with the same code:
+//!
+//! * [`Jwk`] and [`KeySet`]: the published signing keys (`/jwks.json`), each
+//!   pinned to one algorithm so that a token cannot pick a weaker one
+//!   ("algorithm confusion").
+//! * [`Verifier`]: signature, `typ`, `iss`, `aud` and lifetime checks, with
+//!   the current time passed in by the caller so tests never sleep.
+//! * [`AccessClaims`]: the claims sessiond puts in every access token; every
+//!   user-bound token names its session in `sid`.
+//!
+//! ```
+//! use sessiond_guard::{KeySet, Verifier};
+//! let jwks = r#"{"keys":[]}"#;
+//! let keys = KeySet::from_jwks_json(jwks).unwrap();
+//! let verifier = Verifier::new(keys, "https://id.example", "https://api.example");
+//! assert!(verifier.verify("not-a-jwt", 1_700_000_000).is_err());
+//! ```
+#![deny(missing_docs)]
+
+mod claims;
+mod jwk;
+mod verify;
+
+pub use claims::AccessClaims;
+pub use jwk::{Jwk, JwkError, KeySet, SigningAlgorithm};
+pub use verify::{Verifier, VerifyError, ACCESS_TOKEN_TYPE, MAX_TOKEN_BYTES};

@@ -1,0 +1,177 @@
+//! Managing users and clients: the operations behind the CLI (and the admin
+//! API), each a parse of its inputs plus one store call.
+use crate::app::App;
+use crate::domain::{Client, ClientId, ClientKind, EndReason, GrantType, NewClient, User, UserId, UserName};
+use crate::secrets::{self, Secret};
+use crate::store::StoreError;
+
+/// Shortest password accepted (NIST SP 800-63B §5.1.1.2).
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password accepted, bounding the work a request can cause.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// A management operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The input is not acceptable; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such user or client.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The name or id is taken.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// Storage or hashing failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => AccountError::Exists(what.to_owned()),
+            other => AccountError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn check_password(password: &str) -> Result<(), AccountError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(AccountError::Invalid(format!(
+            "a password is {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} bytes long"
+        )));
+    }
+    Ok(())
+}
+
+async fn hash_password(app: &App, password: &Secret) -> Result<String, AccountError> {
+    let (hasher, password) = (app.hasher.clone(), password.clone());
+    tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
+        .await
+        .map_err(|e| AccountError::Internal(e.to_string()))?
+        .map_err(|e| AccountError::Internal(e.to_string()))
+}
+
+/// Creates a user.
+pub async fn create_user(app: &App, name: &str, password: &Secret, is_admin: bool) -> Result<User, AccountError> {
+    let name = UserName::parse(name).map_err(|e| AccountError::Invalid(e.to_string()))?;
+    check_password(password.expose())?;
+    let user = User {
+        id: UserId::new(secrets::new_id()),
+        name: name.as_str().to_owned(),
+        password_hash: hash_password(app, password).await?,
+        is_admin,
+        disabled_at: None,
+        created_at: app.clock.now(),
+    };
+    app.store.create_user(&user).await.map_err(|e| match e {
+        StoreError::Conflict(_) => AccountError::Exists(format!("user {}", user.name)),
+        other => other.into(),
+    })?;
+    Ok(user)
+}
+
+/// Replaces a user's password.
+pub async fn set_password(app: &App, name: &str, password: &Secret) -> Result<(), AccountError> {
+    check_password(password.expose())?;
+    let hash = hash_password(app, password).await?;
+    if app.store.set_password_hash(name, &hash).await? {
+        Ok(())
+    } else {
+        Err(AccountError::NotFound(format!("user {name}")))
+    }
+}
+
+/// Disables a user and ends every live session of theirs; returns how many
+/// sessions ended.
+pub async fn disable_user(app: &App, name: &str) -> Result<usize, AccountError> {
+    let now = app.clock.now();
+    let user = app.store.user_by_name(name).await?.ok_or_else(|| AccountError::NotFound(format!("user {name}")))?;
+    app.store.set_user_disabled(name, Some(now)).await?;
+    let mut ended = 0;
+    for session in app.store.sessions_of_user(&user.id, false).await? {
+        if app.store.end_session(&session.id, EndReason::UserDisabled, now).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// Enables a user again.
+pub async fn enable_user(app: &App, name: &str) -> Result<(), AccountError> {
+    if app.store.set_user_disabled(name, None).await? {
+        Ok(())
+    } else {
+        Err(AccountError::NotFound(format!("user {name}")))
+    }
+}
+
+/// A registered client and, for confidential clients, its secret: shown
+/// once, stored only as a hash.
+#[derive(Debug)]
+pub struct RegisteredClient {
+    /// The client.
+    pub client: Client,
+    /// The secret, if confidential.
+    pub secret: Option<Secret>,
+}
+
+/// Registers a client after checking that its registration makes sense.
+pub async fn register_client(app: &App, new: NewClient) -> Result<RegisteredClient, AccountError> {
+    validate_client(&new)?;
+    let secret = (new.kind == ClientKind::Confidential).then(Secret::generate);
+    let client = Client {
+        id: ClientId::new(secrets::random_token(16)),
+        name: new.name,
+        kind: new.kind,
+        secret_hash: secret.as_ref().map(Secret::hash),
+        grant_types: new.grant_types,
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        backchannel_logout_uri: new.backchannel_logout_uri,
+        scope: new.scope,
+        created_at: app.clock.now(),
+    };
+    app.store.create_client(&client).await?;
+    Ok(RegisteredClient { client, secret })
+}
+
+fn validate_client(new: &NewClient) -> Result<(), AccountError> {
+    let invalid = |m: &str| Err(AccountError::Invalid(m.to_owned()));
+    if new.name.trim().is_empty() || new.name.len() > 128 {
+        return invalid("a client name is 1 to 128 characters");
+    }
+    if new.grant_types.is_empty() {
+        return invalid("a client needs at least one grant type");
+    }
+    // RFC 6749 §4.4: client_credentials is for confidential clients only.
+    if new.kind == ClientKind::Public && new.grant_types.contains(&GrantType::ClientCredentials) {
+        return invalid("a public client cannot use client_credentials");
+    }
+    if new.grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
+        return invalid("authorization_code needs at least one --redirect-uri");
+    }
+    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris).chain(&new.backchannel_logout_uri) {
+        check_uri(uri)?;
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.1.2: an absolute URI without a fragment.
+fn check_uri(raw: &str) -> Result<(), AccountError> {
+    match url::Url::parse(raw) {
+        Ok(u) if u.fragment().is_none() && !raw.contains(' ') => Ok(()),
+        _ => Err(AccountError::Invalid(format!("{raw:?} is not an absolute URI without a fragment"))),
+    }
+}
+
+/// Removes a client.
+pub async fn remove_client(app: &App, id: &str) -> Result<(), AccountError> {
+    if app.store.remove_client(&ClientId::new(id)).await? {
+        Ok(())
+    } else {
+        Err(AccountError::NotFound(format!("client {id}")))
+    }
+}

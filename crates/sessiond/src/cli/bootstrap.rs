@@ -1,0 +1,60 @@
+//! The first start: with no users yet, create an admin and a demo client and
+//! show their credentials once, with commands to try.
+use super::CliError;
+use crate::accounts;
+use crate::app::App;
+use crate::domain::{ClientKind, GrantType, NewClient, Scope};
+use crate::secrets::{self, Secret};
+
+/// What the first start created.
+pub struct FirstStart {
+    admin_password: Secret,
+    client_id: String,
+    client_secret: Secret,
+}
+
+/// Creates the admin user and demo client if the store has no user.
+pub async fn first_start(app: &App) -> Result<Option<FirstStart>, CliError> {
+    if app.store.count_users().await.map_err(CliError::from_display)? > 0 {
+        return Ok(None);
+    }
+    let admin_password = Secret::new(secrets::random_token(15));
+    accounts::create_user(app, "admin", &admin_password, true).await.map_err(CliError::from_display)?;
+    let demo = NewClient {
+        name: "demo".into(),
+        kind: ClientKind::Confidential,
+        grant_types: vec![GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken],
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        scope: Scope::parse("api:read api:write").map_err(CliError::from_display)?,
+    };
+    let registered = accounts::register_client(app, demo).await.map_err(CliError::from_display)?;
+    let client_secret = registered.secret.ok_or_else(|| CliError("demo client has no secret".into()))?;
+    Ok(Some(FirstStart { admin_password, client_id: registered.client.id.to_string(), client_secret }))
+}
+
+/// The text printed when the server starts.
+pub fn banner(issuer: &str, first: Option<&FirstStart>) -> String {
+    let mut out = format!(
+        "sessiond is listening; issuer {issuer}\n  discovery: {issuer}/.well-known/openid-configuration\n  keys:      {issuer}/jwks.json\n"
+    );
+    match first {
+        None => out.push_str("  manage users and clients with `sessiond user …` and `sessiond client …`\n"),
+        Some(f) => {
+            let (id, secret, pw) = (&f.client_id, f.client_secret.expose(), f.admin_password.expose());
+            out.push_str(&format!(
+                "\nFirst start: created these credentials. They are shown this once and stored only hashed.\n\
+                 \x20 admin user:   admin / {pw}\n\
+                 \x20 demo client:  client_id {id}\n\
+                 \x20               client_secret {secret}\n\n\
+                 Try it:\n\
+                 \x20 # a token for the client itself\n\
+                 \x20 curl -s -u '{id}:{secret}' -d grant_type=client_credentials {issuer}/oauth2/token\n\
+                 \x20 # sign in as admin: a session, an access token and a refresh token\n\
+                 \x20 curl -s -u '{id}:{secret}' -d grant_type=password -d username=admin -d 'password={pw}' {issuer}/oauth2/token\n"
+            ));
+        }
+    }
+    out
+}

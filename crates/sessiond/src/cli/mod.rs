@@ -1,0 +1,112 @@
+//! The `sessiond` command line: `serve`, and management of users, clients
+//! and keys. Every subcommand works directly on the store, whether or not a
+//! server is running on the same data.
+mod bootstrap;
+mod client;
+mod key;
+mod output;
+mod serve;
+mod user;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::{check_env_names, Config, Settings};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "sessiond", version, about = "OAuth 2.0 / OpenID Connect sessions and tokens that really end")]
+pub struct Cli {
+    /// TOML configuration file (keys as the long flags, with underscores).
+    #[arg(long, env = "SESSIOND_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Settings; each overrides the file and its environment variable.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+}
+
+/// A command failed; the message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+impl CliError {
+    fn from_display(e: impl std::fmt::Display) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// Parses the command line, runs the command, and maps failure to an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(), CliError> {
+    let config = load_config(&cli)?;
+    let app = App::open(config, Arc::new(SystemClock)).await.map_err(CliError::from_display)?;
+    match cli.command {
+        Command::Serve => serve::serve(app).await,
+        Command::User(cmd) => user::run(&app, cmd).await,
+        Command::Client(cmd) => client::run(&app, cmd).await,
+        Command::Key(cmd) => key::run(&app, cmd).await,
+    }
+}
+
+/// Layers the configuration: flags and env (already merged by clap) over
+/// the TOML file over defaults.
+fn load_config(cli: &Cli) -> Result<Config, CliError> {
+    check_env_names(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok())).map_err(CliError::from_display)?;
+    let file = match &cli.config {
+        Some(path) => Settings::from_toml_file(path).map_err(CliError::from_display)?,
+        None => Settings::default(),
+    };
+    Config::resolve(cli.settings.clone().over(file)).map_err(CliError::from_display)
+}
+
+/// Logs go to stderr: human-readable, filtered by `SESSIOND_LOG` (default
+/// `info` for the server, `warn` for management commands).
+fn init_tracing(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SESSIOND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

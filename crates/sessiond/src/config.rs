@@ -1,0 +1,322 @@
+//! One configuration, layered: defaults → TOML file (`--config`) →
+//! `SESSIOND_*` environment variables → command-line flags.
+//!
+//! [`Settings`] is both the clap argument group (flags and their env
+//! variables) and the TOML schema, so a key has one name everywhere: the
+//! flag `--access-token-ttl`, the variable `SESSIOND_ACCESS_TOKEN_TTL`, the
+//! TOML key `access_token_ttl`. Unknown TOML keys and unknown `SESSIOND_*`
+//! variables are errors, so a typo never silently falls back to a default.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use serde::Deserialize;
+use sessiond_guard::SigningAlgorithm;
+
+use crate::domain::{LimitPolicy, SessionLimit, SessionPolicy};
+use crate::secrets::PasswordCost;
+
+/// Environment variables with the `SESSIOND_` prefix that are not settings.
+const RESERVED_ENV: &[&str] = &["SESSIOND_LOG", "SESSIOND_CONFIG"];
+const RESERVED_ENV_PREFIXES: &[&str] = &["SESSIOND_TEST_"];
+
+/// A duration written as `300`, `300s`, `5m`, `12h` or `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigDuration(pub Duration);
+
+impl FromStr for ConfigDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Ok(secs) = s.parse::<u64>() {
+            return Ok(Self(Duration::from_secs(secs)));
+        }
+        humantime::parse_duration(s).map(Self).map_err(|e| format!("invalid duration {s:?}: {e}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) => Ok(Self(Duration::from_secs(s))),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+fn parse_alg(s: &str) -> Result<SigningAlgorithm, String> {
+    SigningAlgorithm::parse(s).ok_or_else(|| format!("unsupported signing algorithm {s:?} (ES256, EdDSA, RS256)"))
+}
+
+fn parse_policy(s: &str) -> Result<LimitPolicy, String> {
+    match s {
+        "refuse" => Ok(LimitPolicy::Refuse),
+        "end_oldest" => Ok(LimitPolicy::EndOldest),
+        _ => Err(format!("unknown session limit policy {s:?} (refuse, end_oldest)")),
+    }
+}
+
+/// Every setting, each optional so that layers can be merged.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the embedded database [default: ./sessiond-data].
+    #[arg(long, env = "SESSIOND_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Public URL of this server, the `iss` of its tokens [default: http://LISTEN].
+    #[arg(long, env = "SESSIOND_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SESSIOND_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// `aud` of access tokens [default: the issuer].
+    #[arg(long, env = "SESSIOND_AUDIENCE", value_name = "URI")]
+    pub audience: Option<String>,
+    /// Access-token lifetime [default: 5m].
+    #[arg(long, env = "SESSIOND_ACCESS_TOKEN_TTL", value_name = "DURATION")]
+    pub access_token_ttl: Option<ConfigDuration>,
+    /// A session unused this long ends [default: 12h].
+    #[arg(long, env = "SESSIOND_SESSION_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub session_idle_timeout: Option<ConfigDuration>,
+    /// A session ends this long after sign-in [default: 7d].
+    #[arg(long, env = "SESSIOND_SESSION_ABSOLUTE_TIMEOUT", value_name = "DURATION")]
+    pub session_absolute_timeout: Option<ConfigDuration>,
+    /// Most live sessions per user; 0 for no limit [default: 0].
+    #[arg(long, env = "SESSIOND_MAX_SESSIONS_PER_USER", value_name = "N")]
+    pub max_sessions_per_user: Option<u32>,
+    /// At the limit: `refuse` the new sign-in or `end_oldest` session [default: refuse].
+    #[arg(long, env = "SESSIOND_SESSION_LIMIT_POLICY", value_name = "POLICY", value_parser = parse_policy)]
+    pub session_limit_policy: Option<LimitPolicy>,
+    /// Algorithm of newly generated signing keys: ES256, EdDSA, RS256 [default: ES256].
+    #[arg(long, env = "SESSIOND_SIGNING_ALG", value_name = "ALG", value_parser = parse_alg)]
+    #[serde(default, deserialize_with = "deserialize_alg")]
+    pub signing_alg: Option<SigningAlgorithm>,
+    /// Argon2id memory cost in KiB [default: 19456].
+    #[arg(long, env = "SESSIOND_PASSWORD_MEMORY_KIB", value_name = "KIB")]
+    pub password_memory_kib: Option<u32>,
+    /// Argon2id passes [default: 2].
+    #[arg(long, env = "SESSIOND_PASSWORD_ITERATIONS", value_name = "N")]
+    pub password_iterations: Option<u32>,
+    /// Argon2id lanes [default: 1].
+    #[arg(long, env = "SESSIOND_PASSWORD_PARALLELISM", value_name = "N")]
+    pub password_parallelism: Option<u32>,
+    /// Largest request body accepted, in bytes [default: 65536].
+    #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest request head (request line and headers) accepted, in bytes; at least 8192 [default: 16384].
+    #[arg(long, env = "SESSIOND_MAX_HEADER_BYTES", value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Clock skew tolerated when checking token times [default: 0s].
+    #[arg(long, env = "SESSIOND_CLOCK_SKEW", value_name = "DURATION")]
+    pub clock_skew: Option<ConfigDuration>,
+}
+
+fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
+    let raw = String::deserialize(d)?;
+    parse_alg(&raw).map(Some).map_err(serde::de::Error::custom)
+}
+
+impl Settings {
+    /// This layer over `lower`: a value set here wins.
+    pub fn over(self, lower: Settings) -> Settings {
+        Settings {
+            data_dir: self.data_dir.or(lower.data_dir),
+            issuer: self.issuer.or(lower.issuer),
+            listen: self.listen.or(lower.listen),
+            audience: self.audience.or(lower.audience),
+            access_token_ttl: self.access_token_ttl.or(lower.access_token_ttl),
+            session_idle_timeout: self.session_idle_timeout.or(lower.session_idle_timeout),
+            session_absolute_timeout: self.session_absolute_timeout.or(lower.session_absolute_timeout),
+            max_sessions_per_user: self.max_sessions_per_user.or(lower.max_sessions_per_user),
+            session_limit_policy: self.session_limit_policy.or(lower.session_limit_policy),
+            signing_alg: self.signing_alg.or(lower.signing_alg),
+            password_memory_kib: self.password_memory_kib.or(lower.password_memory_kib),
+            password_iterations: self.password_iterations.or(lower.password_iterations),
+            password_parallelism: self.password_parallelism.or(lower.password_parallelism),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
+            clock_skew: self.clock_skew.or(lower.clock_skew),
+        }
+    }
+
+    /// Reads a TOML file; unknown keys are an error.
+    pub fn from_toml_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Rejects `SESSIOND_*` variables that name no setting.
+pub fn check_env_names(vars: impl IntoIterator<Item = String>) -> Result<(), ConfigError> {
+    #[derive(clap::Parser)]
+    struct Probe {
+        #[command(flatten)]
+        settings: Settings,
+    }
+    let cmd = Probe::command();
+    let known: Vec<String> =
+        cmd.get_arguments().filter_map(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned()).collect();
+    for name in vars {
+        let ours = name.starts_with("SESSIOND_");
+        let reserved =
+            RESERVED_ENV.contains(&name.as_str()) || RESERVED_ENV_PREFIXES.iter().any(|p| name.starts_with(p));
+        if ours && !reserved && !known.contains(&name) {
+            return Err(ConfigError(format!("unknown environment variable {name}")));
+        }
+    }
+    Ok(())
+}
+
+/// A configuration error, with what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory of the embedded database.
+    pub data_dir: PathBuf,
+    /// `iss` of every token, without trailing slash.
+    pub issuer: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Session timeouts and limits.
+    pub session: SessionPolicy,
+    /// Algorithm of new signing keys.
+    pub signing_alg: SigningAlgorithm,
+    /// Argon2id cost.
+    pub password_cost: PasswordCost,
+    /// Request body limit.
+    pub max_body_bytes: usize,
+    /// Request head limit.
+    pub max_header_bytes: usize,
+    /// Clock skew tolerated by verifiers.
+    pub clock_skew: Duration,
+}
+
+impl Config {
+    /// Applies defaults to merged settings and validates them.
+    pub fn resolve(s: Settings) -> Result<Config, ConfigError> {
+        let listen = s.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let issuer = s.issuer.unwrap_or_else(|| format!("http://{listen}"));
+        let issuer = validate_issuer(&issuer)?;
+        let secs = |d: Option<ConfigDuration>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
+        let access_token_ttl = secs(s.access_token_ttl, 300);
+        let idle = secs(s.session_idle_timeout, 12 * 3600);
+        let absolute = secs(s.session_absolute_timeout, 7 * 24 * 3600);
+        if access_token_ttl.is_zero() || idle.is_zero() || absolute.is_zero() {
+            return Err(ConfigError("token and session lifetimes must be positive".into()));
+        }
+        if idle > absolute {
+            return Err(ConfigError("session_idle_timeout cannot exceed session_absolute_timeout".into()));
+        }
+        let max_header_bytes = s.max_header_bytes.unwrap_or(16 * 1024);
+        if max_header_bytes < 8192 {
+            return Err(ConfigError("max_header_bytes must be at least 8192".into()));
+        }
+        let max_body_bytes = s.max_body_bytes.unwrap_or(64 * 1024);
+        if max_body_bytes < 1024 {
+            return Err(ConfigError("max_body_bytes must be at least 1024".into()));
+        }
+        let default_cost = PasswordCost::default();
+        Ok(Config {
+            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("sessiond-data")),
+            audience: s.audience.unwrap_or_else(|| issuer.clone()),
+            issuer,
+            listen,
+            access_token_ttl,
+            session: SessionPolicy {
+                idle_timeout: idle,
+                absolute_timeout: absolute,
+                limit: SessionLimit {
+                    max: s.max_sessions_per_user.filter(|&n| n > 0),
+                    policy: s.session_limit_policy.unwrap_or(LimitPolicy::Refuse),
+                },
+            },
+            signing_alg: s.signing_alg.unwrap_or(SigningAlgorithm::ES256),
+            password_cost: PasswordCost {
+                memory_kib: s.password_memory_kib.unwrap_or(default_cost.memory_kib),
+                iterations: s.password_iterations.unwrap_or(default_cost.iterations),
+                parallelism: s.password_parallelism.unwrap_or(default_cost.parallelism),
+            },
+            max_body_bytes,
+            max_header_bytes,
+            clock_skew: secs(s.clock_skew, 0),
+        })
+    }
+
+    /// Path of the embedded SQLite database.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("sessiond.db")
+    }
+}
+
+/// OpenID Connect Discovery §3: the issuer is an https URL (http is allowed
+/// here for loopback and development) with no query or fragment.
+fn validate_issuer(raw: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(raw).map_err(|e| ConfigError(format!("issuer {raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError(format!("issuer {raw:?} must be an http(s) URL without query or fragment")));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_every_form() {
+        assert_eq!("300".parse::<ConfigDuration>().unwrap().0, Duration::from_secs(300));
+        assert_eq!("5m".parse::<ConfigDuration>().unwrap().0, Duration::from_secs(300));
+        assert_eq!("7d".parse::<ConfigDuration>().unwrap().0, Duration::from_secs(7 * 86400));
+        assert!("soon".parse::<ConfigDuration>().is_err());
+    }
+
+    #[test]
+    fn upper_layers_win_and_defaults_fill_the_rest() {
+        let file: Settings = toml::from_str("access_token_ttl = \"10m\"\nissuer = \"https://file.example\"").unwrap();
+        let flags = Settings { issuer: Some("https://flag.example/".into()), ..Settings::default() };
+        let config = Config::resolve(flags.over(file)).unwrap();
+        assert_eq!(config.issuer, "https://flag.example");
+        assert_eq!(config.audience, "https://flag.example");
+        assert_eq!(config.access_token_ttl, Duration::from_secs(600));
+        assert_eq!(config.session.idle_timeout, Duration::from_secs(12 * 3600));
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn unknown_toml_keys_and_env_vars_are_errors() {
+        assert!(toml::from_str::<Settings>("acces_token_ttl = 5").is_err());
+        let env = |names: &[&str]| check_env_names(names.iter().map(|s| s.to_string()));
+        assert!(env(&["SESSIOND_ISSUER", "SESSIOND_LOG", "SESSIOND_TEST_DATABASE_URL", "PATH"]).is_ok());
+        assert!(env(&["SESSIOND_ISSUERR"]).is_err());
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        let bad = |s: Settings| Config::resolve(s).is_err();
+        assert!(bad(Settings { issuer: Some("ftp://x".into()), ..Default::default() }));
+        assert!(bad(Settings { issuer: Some("https://x/?q=1".into()), ..Default::default() }));
+        assert!(bad(Settings { max_header_bytes: Some(100), ..Default::default() }));
+        assert!(bad(Settings {
+            session_idle_timeout: Some(ConfigDuration(Duration::from_secs(10))),
+            session_absolute_timeout: Some(ConfigDuration(Duration::from_secs(5))),
+            ..Default::default()
+        }));
+        assert!(toml::from_str::<Settings>("signing_alg = \"HS256\"").is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! `refresh_token` (RFC 6749 §6) with rotation on every use and reuse
+//! detection (RFC 9700 §4.14.2; design invariant 5).
+use super::{require_grant, GrantError, TokenResponse};
+use crate::app::App;
+use crate::domain::{Client, GrantType, Scope};
+use crate::secrets::Secret;
+use crate::store::{NewRefreshToken, RejectReason, Rotation};
+use crate::tokens::{mint_access_token, AccessTokenSpec};
+
+/// A parsed refresh request.
+#[derive(Debug)]
+pub struct RefreshRequest {
+    /// `refresh_token`.
+    pub refresh_token: Secret,
+    /// `scope`: at most the originally granted scope.
+    pub scope: Option<String>,
+}
+
+/// Consumes the refresh token and issues its successor with a new access
+/// token. When two requests present the same token at once, exactly one
+/// wins; the other is treated as reuse and ends the session — a client must
+/// not send a refresh token twice.
+pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<TokenResponse, GrantError> {
+    require_grant(client, GrantType::RefreshToken)?;
+    let requested = req
+        .scope
+        .as_deref()
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|_| GrantError::InvalidRequest("malformed scope".into()))?;
+    let now = app.clock.now();
+    let next = Secret::generate();
+    let rotation = app
+        .store
+        .rotate_refresh_token(
+            &req.refresh_token.hash(),
+            &client.id,
+            requested.as_ref(),
+            &NewRefreshToken { hash: next.hash(), created_at: now },
+            now,
+            app.session_policy(),
+        )
+        .await?;
+    let (session, grant, user) = match rotation {
+        Rotation::Rotated { session, grant, user } => (session, grant, user),
+        Rotation::Reused { session_id, user_id } => {
+            tracing::warn!(sid = %session_id, user_id = %user_id, client_id = %client.id,
+                "refresh token reuse detected; session ended");
+            return Err(GrantError::InvalidGrant("refresh token was already used; the session has been ended"));
+        }
+        Rotation::Rejected(RejectReason::ScopeExceeded) => return Err(GrantError::InvalidScope),
+        Rotation::Rejected(reason) => return Err(GrantError::InvalidGrant(describe(reason))),
+    };
+    // §6: the new access token may have a narrower scope, never a wider one
+    // (the store has checked the subset).
+    let scope = requested.unwrap_or_else(|| grant.scope.clone());
+    let ttl = app.config.access_token_ttl;
+    let spec = AccessTokenSpec {
+        subject: user.id.as_str(),
+        client_id: &client.id,
+        scope: &scope,
+        session: Some((&session.id, &grant.id)),
+        ttl,
+    };
+    let minted = mint_access_token(&app.keys(), now, spec)?;
+    Ok(TokenResponse {
+        access_token: minted.token,
+        token_type: "Bearer",
+        expires_in: ttl.as_secs(),
+        refresh_token: Some(next),
+        scope: scope.to_string(),
+    })
+}
+
+fn describe(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::Unknown | RejectReason::OtherClient => "invalid refresh token",
+        RejectReason::SessionNotLive => "the session has ended or expired",
+        RejectReason::GrantRevoked => "the grant has been revoked",
+        RejectReason::UserDisabled => "user is disabled",
+        RejectReason::ScopeExceeded => "requested scope exceeds the grant",
+    }
+}

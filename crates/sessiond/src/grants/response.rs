@@ -1,0 +1,62 @@
+//! The token response (RFC 6749 §5.1) and the errors a grant can end in.
+use serde::Serialize;
+
+use crate::domain::GrantType;
+use crate::secrets::Secret;
+
+/// A successful token response.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: u64,
+    /// A new refresh token, if the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose")]
+    pub refresh_token: Option<Secret>,
+    /// Granted scope (§5.1: required when it differs from the request;
+    /// always sent, which every client accepts).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+fn expose<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_str(secret.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Why a grant was refused; mapped to RFC 6749 §5.2 errors by the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// A parameter is missing, repeated or malformed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Credentials, refresh token or session are not valid.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// The client is not registered for this grant type.
+    #[error("client is not allowed to use the {0} grant")]
+    UnauthorizedClient(GrantType),
+    /// The requested scope exceeds what the client or grant allows.
+    #[error("requested scope is not allowed")]
+    InvalidScope,
+    /// Something on the server failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<crate::store::StoreError> for GrantError {
+    fn from(e: crate::store::StoreError) -> Self {
+        GrantError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::tokens::SigningKeyError> for GrantError {
+    fn from(e: crate::tokens::SigningKeyError) -> Self {
+        GrantError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,189 @@
+//! Errors in the formats the specs prescribe: RFC 6749 §5.2 for the token
+//! endpoint (and RFC 7009 / RFC 7662, which reuse it), RFC 6750 §3 for
+//! Bearer-protected resources. Every error response carries
+//! `Cache-Control: no-store`.
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Error codes (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Missing, repeated or malformed parameter.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// Grant, credentials or refresh token invalid.
+    InvalidGrant,
+    /// Client not allowed this grant type.
+    UnauthorizedClient,
+    /// Unknown grant type.
+    UnsupportedGrantType,
+    /// Scope not allowed.
+    InvalidScope,
+    /// Bearer token missing, invalid, expired or revoked.
+    InvalidToken,
+    /// The token lacks a needed privilege.
+    InsufficientScope,
+    /// No such resource.
+    NotFound,
+    /// The server failed.
+    ServerError,
+}
+
+impl ErrorCode {
+    /// The `error` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::NotFound => "not_found",
+            Self::ServerError => "server_error",
+        }
+    }
+
+    /// The status a code is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    description: String,
+}
+
+impl ApiError {
+    /// An error with the code's usual status.
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self { status: code.status(), code, description: description.into() }
+    }
+
+    /// The same error with another status (413 for an oversized body).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// `invalid_request`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_client`. RFC 6749 §5.2 asks for a `WWW-Authenticate` header
+    /// naming the scheme the client used; sessiond sends none, because a
+    /// `Basic` challenge makes browsers prompt for and cache credentials
+    /// (design invariant 8).
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidClient, description)
+    }
+
+    /// A server failure: logged here, once, with its cause; the client
+    /// learns nothing internal.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(ErrorCode::ServerError, "internal error")
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.code.as_str(), "error_description": self.description });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+impl From<crate::grants::GrantError> for ApiError {
+    fn from(e: crate::grants::GrantError) -> Self {
+        use crate::grants::GrantError as G;
+        match e {
+            G::InvalidRequest(d) => Self::invalid_request(d),
+            G::InvalidGrant(d) => Self::new(ErrorCode::InvalidGrant, d),
+            G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
+            G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
+            G::Internal(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<crate::grants::ClientAuthError> for ApiError {
+    fn from(e: crate::grants::ClientAuthError) -> Self {
+        use crate::grants::ClientAuthError as C;
+        match e {
+            C::Store(cause) => Self::internal(cause),
+            // One answer for every failure, so callers cannot probe which
+            // client ids exist.
+            _ => Self::invalid_client("client authentication failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_the_statuses_the_specs_give() {
+        use ErrorCode::*;
+        let table = [
+            (InvalidRequest, 400),
+            (InvalidClient, 401),
+            (InvalidGrant, 400),
+            (UnauthorizedClient, 400),
+            (UnsupportedGrantType, 400),
+            (InvalidScope, 400),
+            (InvalidToken, 401),
+            (InsufficientScope, 403),
+            (NotFound, 404),
+            (ServerError, 500),
+        ];
+        for (code, status) in table {
+            assert_eq!(code.status().as_u16(), status, "{}", code.as_str());
+        }
+    }
+
+    #[test]
+    fn responses_are_json_and_never_cached() {
+        let r = ApiError::invalid_client("x").into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn grant_errors_map_to_oauth_codes() {
+        use crate::grants::GrantError as G;
+        assert_eq!(ApiError::from(G::InvalidGrant("x")).code(), ErrorCode::InvalidGrant);
+        assert_eq!(ApiError::from(G::InvalidScope).code(), ErrorCode::InvalidScope);
+        assert_eq!(
+            ApiError::from(G::UnauthorizedClient(crate::domain::GrantType::Password)).code(),
+            ErrorCode::UnauthorizedClient
+        );
+        assert_eq!(ApiError::from(G::Internal("db down".into())).code(), ErrorCode::ServerError);
+    }
+}

@@ -1,0 +1,2 @@
+//! OAuth 2.0 endpoints.
+pub mod token;

@@ -1,0 +1,3 @@
+//! OpenID Connect and authorization-server metadata endpoints.
+pub mod discovery;
+pub mod jwks;

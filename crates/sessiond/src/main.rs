@@ -1,0 +1,4 @@
+//! The `sessiond` command.
+fn main() -> std::process::ExitCode {
+    sessiond::cli::run()
+}
