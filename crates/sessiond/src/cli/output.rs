@@ -1,5 +1,14 @@
 //! Printing results: a human-readable line or JSON (`--json`).
+use std::io::Write;
+
 use serde::Serialize;
+
+/// Writes a line to stdout. Unlike `println!`, a closed stdout (a pipe into
+/// `head`, a supervisor that stopped reading) is not a reason to panic.
+pub fn print_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
 
 /// The `--json` flag every subcommand takes.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -13,9 +22,9 @@ impl Format {
     /// Prints `value` as JSON, or `text` for people.
     pub fn print<T: Serialize>(self, value: &T, text: impl FnOnce() -> String) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()));
+            print_line(&serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()));
         } else {
-            println!("{}", text());
+            print_line(&text());
         }
     }
 }

@@ -1,1 +1,10 @@
+//! Integration tests: the real server on a random loopback port over a fresh
+//! SQLite file per test, driven over HTTP; and the real binary for the CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
+mod errors;
+mod grants;
+mod keys;
+mod sessions;
+mod support;

@@ -1,0 +1,161 @@
+//! Spawning the application for a test and talking to it.
+use std::future::pending;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sessiond::clock::{Clock, ManualClock, SystemClock};
+use sessiond::config::{Config, Settings};
+use sessiond::domain::{ClientKind, GrantType, NewClient, Scope};
+use sessiond::secrets::Secret;
+use sessiond::{accounts, http, App};
+use tempfile::TempDir;
+
+/// A running server and handles on its insides.
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    pub dir: TempDir,
+}
+
+/// A registered client's credentials.
+#[derive(Clone)]
+pub struct TestClient {
+    pub id: String,
+    pub secret: String,
+}
+
+/// Settings every test starts from: a cheap password hash.
+pub fn test_settings(dir: &Path) -> Settings {
+    Settings {
+        data_dir: Some(dir.to_path_buf()),
+        password_memory_kib: Some(256),
+        password_iterations: Some(1),
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|s| s).await
+    }
+
+    /// Spawns with settings adjusted by `adjust`, on a fresh data directory.
+    pub async fn spawn_with(adjust: impl FnOnce(Settings) -> Settings) -> TestApp {
+        let dir = TempDir::new().unwrap();
+        Self::spawn_in(dir, adjust).await
+    }
+
+    /// Spawns on an existing data directory.
+    pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(Settings) -> Settings) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let settings = adjust(Settings { issuer: Some(base.clone()), ..test_settings(dir.path()) });
+        let config = Config::resolve(settings).unwrap();
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let app = App::open(config, clock.clone()).await.unwrap();
+        let router = http::router(app.clone());
+        let max_header = app.config.max_header_bytes;
+        tokio::spawn(async move { http::serve(listener, router, max_header, pending()).await });
+        TestApp { base, app, clock, http: reqwest::Client::new(), dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Registers a confidential client.
+    pub async fn client(&self, grants: &[GrantType], scope: &str) -> TestClient {
+        self.client_of_kind(ClientKind::Confidential, grants, scope).await
+    }
+
+    pub async fn client_of_kind(&self, kind: ClientKind, grants: &[GrantType], scope: &str) -> TestClient {
+        let new = NewClient {
+            name: "test".into(),
+            kind,
+            grant_types: grants.to_vec(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            scope: Scope::parse(scope).unwrap(),
+        };
+        let registered = accounts::register_client(&self.app, new).await.unwrap();
+        TestClient {
+            id: registered.client.id.to_string(),
+            secret: registered.secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
+        }
+    }
+
+    /// A client for user sign-in: password and refresh_token grants.
+    pub async fn user_client(&self) -> TestClient {
+        self.client(&[GrantType::Password, GrantType::RefreshToken], "api:read api:write").await
+    }
+
+    pub async fn user(&self, name: &str, password: &str) {
+        accounts::create_user(&self.app, name, &Secret::new(password), false).await.unwrap();
+    }
+
+    /// POSTs a form to the token endpoint with client_secret_basic.
+    pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/oauth2/token"))
+            .basic_auth(&client.id, Some(&client.secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Signs a user in with the password grant; returns the token response.
+    pub async fn sign_in(&self, client: &TestClient, user: &str, password: &str) -> Value {
+        let (status, body) =
+            self.token(client, &[("grant_type", "password"), ("username", user), ("password", password)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Presents a refresh token.
+    pub async fn refresh(&self, client: &TestClient, refresh_token: &str) -> (StatusCode, Value) {
+        self.token(client, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    pub async fn jwks(&self) -> JwkSet {
+        self.http.get(self.url("/jwks.json")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Verifies an access token with `jsonwebtoken` against the published
+    /// JWK Set, independently of the server's own verifier.
+    pub async fn verify_with_jwks(&self, token: &str) -> Value {
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 §2.1 typ");
+        let kid = header.kid.expect("kid");
+        let jwks = self.jwks().await;
+        let jwk = jwks.find(&kid).unwrap_or_else(|| panic!("kid {kid} not in /jwks.json"));
+        let key = DecodingKey::from_jwk(jwk).unwrap();
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.base]);
+        validation.set_audience(&[&self.base]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap().claims
+    }
+}
+
+/// The claims of a JWT, without verification (for tests that only look).
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+pub fn s(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_else(|| panic!("{key} missing in {v}")).to_owned()
+}
