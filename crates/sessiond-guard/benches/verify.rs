@@ -36,19 +36,22 @@ fn jwk(kty: &str, kid: &str, alg: &str, crv: &str) -> Jwk {
 }
 
 /// Claims shaped like a user-bound token from the password or refresh grant.
+/// Built from JSON rather than a struct literal so that optional claims added
+/// to `AccessClaims` later do not break the bench.
 fn claims() -> AccessClaims {
-    AccessClaims {
-        iss: ISSUER.into(),
-        sub: "Zk9xV3JtT2hQb2xxY2pBbQ".into(),
-        aud: AUDIENCE.into(),
-        exp: NOW + 365 * 24 * 3600,
-        iat: NOW,
-        jti: "q8mF2c1dQy6tR0wZ3bJv4A".into(),
-        client_id: "n7Yw0fKp9sLr2uXb5eQh1g".into(),
-        scope: Some("openid api:read api:write".into()),
-        sid: Some("b3JkZXJlZC1zZXNzaW9uLWlk".into()),
-        gid: Some("Z3JhbnQtaWQtZm9yLWJlbmNo".into()),
-    }
+    serde_json::from_value(serde_json::json!({
+        "iss": ISSUER,
+        "sub": "Zk9xV3JtT2hQb2xxY2pBbQ",
+        "aud": AUDIENCE,
+        "exp": NOW + 365 * 24 * 3600,
+        "iat": NOW,
+        "jti": "q8mF2c1dQy6tR0wZ3bJv4A",
+        "client_id": "n7Yw0fKp9sLr2uXb5eQh1g",
+        "scope": "openid api:read api:write",
+        "sid": "b3JkZXJlZC1zZXNzaW9uLWlk",
+        "gid": "Z3JhbnQtaWQtZm9yLWJlbmNo",
+    }))
+    .expect("claims")
 }
 
 fn sign(alg: Algorithm, kid: &str, key: &EncodingKey) -> String {

@@ -31,4 +31,7 @@ pub struct AccessClaims {
     /// The grant (one client inside one session) the token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// The user's sign-in name, for RFC 7662 `username` without a look-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }

@@ -13,6 +13,11 @@
 //!   the current time passed in by the caller so tests never sleep.
 //! * [`AccessClaims`]: the claims sessiond puts in every access token; every
 //!   user-bound token names its session in `sid`.
+//! * [`RevocationIndex`]: which tokens, grants, sessions, users and clients
+//!   are revoked, answered with hash look-ups.
+//! * [`Validator`]: the one validation path — signature (cached per exact
+//!   token), lifetime, revocation — used by sessiond's introspection and by
+//!   resource servers alike.
 //!
 //! ```
 //! use sessiond_guard::{KeySet, Verifier};
@@ -23,10 +28,16 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cache;
 mod claims;
+mod index;
 mod jwk;
+mod validator;
 mod verify;
 
+pub use cache::VerifiedCache;
 pub use claims::AccessClaims;
+pub use index::{Revocation, RevocationIndex, RevocationKind};
 pub use jwk::{Jwk, JwkError, KeySet, SigningAlgorithm};
+pub use validator::{Rejection, Validator, DEFAULT_CACHE_CAPACITY};
 pub use verify::{Verifier, VerifyError, ACCESS_TOKEN_TYPE, MAX_TOKEN_BYTES};

@@ -73,6 +73,13 @@ impl Verifier {
     /// Checks a token's form, signature and claims at time `now` (Unix
     /// seconds). It says nothing of revocation: that is the index's job.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
+        let claims = self.verify_ignoring_lifetime(token)?;
+        self.check_lifetime(&claims, now)?;
+        Ok(claims)
+    }
+
+    /// Checks form, signature, `typ`, `iss` and `aud`, not `exp`/`iat`.
+    pub fn verify_ignoring_lifetime(&self, token: &str) -> Result<AccessClaims, VerifyError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::TooLarge);
         }
@@ -85,15 +92,18 @@ impl Verifier {
         if header.typ.as_deref().map(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)) != Some(true) {
             return Err(VerifyError::WrongType);
         }
-        let claims =
-            decode::<AccessClaims>(token, &key.key, &self.validation(key.alg)).map_err(map_decode_error)?.claims;
+        decode::<AccessClaims>(token, &key.key, &self.validation(key.alg)).map(|d| d.claims).map_err(map_decode_error)
+    }
+
+    /// Checks `exp` and `iat` against `now` (Unix seconds), with the leeway.
+    pub fn check_lifetime(&self, claims: &AccessClaims, now: i64) -> Result<(), VerifyError> {
         if claims.exp + self.leeway_secs <= now {
             return Err(VerifyError::Expired);
         }
         if claims.iat - self.leeway_secs > now {
             return Err(VerifyError::IssuedInFuture);
         }
-        Ok(claims)
+        Ok(())
     }
 
     fn validation(&self, alg: crate::SigningAlgorithm) -> Validation {

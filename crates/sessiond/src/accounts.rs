@@ -1,8 +1,11 @@
 //! Managing users and clients: the operations behind the CLI (and the admin
 //! API), each a parse of its inputs plus one store call.
 use crate::app::App;
-use crate::domain::{Client, ClientId, ClientKind, EndReason, GrantType, NewClient, User, UserId, UserName};
+use crate::domain::{
+    AuditEvent, AuditKind, Client, ClientId, ClientKind, GrantType, NewClient, User, UserId, UserName,
+};
 use crate::secrets::{self, Secret};
+use crate::sessions::{self, Actor};
 use crate::store::StoreError;
 
 /// Shortest password accepted (NIST SP 800-63B §5.1.1.2).
@@ -84,28 +87,22 @@ pub async fn set_password(app: &App, name: &str, password: &Secret) -> Result<()
     }
 }
 
-/// Disables a user and ends every live session of theirs; returns how many
-/// sessions ended.
-pub async fn disable_user(app: &App, name: &str) -> Result<usize, AccountError> {
-    let now = app.clock.now();
-    let user = app.store.user_by_name(name).await?.ok_or_else(|| AccountError::NotFound(format!("user {name}")))?;
-    app.store.set_user_disabled(name, Some(now)).await?;
-    let mut ended = 0;
-    for session in app.store.sessions_of_user(&user.id, false).await? {
-        if app.store.end_session(&session.id, EndReason::UserDisabled, now).await? {
-            ended += 1;
-        }
+/// Disables a user: every session ended, every token revoked. Returns how
+/// many sessions ended.
+pub async fn disable_user(app: &App, name: &str, actor: &Actor) -> Result<usize, AccountError> {
+    match sessions::disable_user(app, name, actor).await? {
+        Some((_, ended)) => Ok(ended.len()),
+        None => Err(AccountError::NotFound(format!("user {name}"))),
     }
-    Ok(ended)
 }
 
-/// Enables a user again.
-pub async fn enable_user(app: &App, name: &str) -> Result<(), AccountError> {
-    if app.store.set_user_disabled(name, None).await? {
-        Ok(())
-    } else {
-        Err(AccountError::NotFound(format!("user {name}")))
+/// Enables a user again. Ended sessions stay ended.
+pub async fn enable_user(app: &App, name: &str, actor: &Actor) -> Result<(), AccountError> {
+    if !app.store.enable_user(name).await? {
+        return Err(AccountError::NotFound(format!("user {name}")));
     }
+    app.audit(AuditEvent { user_name: Some(name.to_owned()), ..actor.event(app, AuditKind::UserEnabled) }).await;
+    Ok(())
 }
 
 /// A registered client and, for confidential clients, its secret: shown
@@ -167,11 +164,15 @@ fn check_uri(raw: &str) -> Result<(), AccountError> {
     }
 }
 
-/// Removes a client.
-pub async fn remove_client(app: &App, id: &str) -> Result<(), AccountError> {
-    if app.store.remove_client(&ClientId::new(id)).await? {
-        Ok(())
-    } else {
-        Err(AccountError::NotFound(format!("client {id}")))
-    }
+/// Removes a client: it can no longer authenticate, its grants are revoked
+/// and every token it holds dies at once.
+pub async fn remove_client(app: &App, id: &str, actor: &Actor) -> Result<(), AccountError> {
+    let now = app.clock.now();
+    let client_id = ClientId::new(id);
+    let Some(revocations) = app.store.remove_client(&client_id, now, app.revocation_horizon(now)).await? else {
+        return Err(AccountError::NotFound(format!("client {id}")));
+    };
+    app.apply_revocations(&revocations);
+    app.audit(AuditEvent { client_id: Some(id.to_owned()), ..actor.event(app, AuditKind::ClientRemoved) }).await;
+    Ok(())
 }

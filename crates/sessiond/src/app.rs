@@ -1,13 +1,26 @@
-//! The running application: configuration, clock, store and key ring,
-//! shared by the HTTP handlers and the CLI.
+//! The running application: configuration, clock, store, key ring and the
+//! validator with its revocation index, shared by the HTTP handlers, the
+//! background tasks and the CLI.
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use sessiond_guard::{Revocation, RevocationKind, Validator};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{KeyId, SessionPolicy};
+use crate::domain::{AuditEvent, ClientId, KeyId, SessionPolicy, UnixTime};
+use crate::grants::ClientCache;
 use crate::secrets::{PasswordHashError, PasswordHasher};
 use crate::store::{SqlStore, Store, StoreError};
 use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudience};
+
+/// Extra life given to a revocation entry beyond the longest access-token
+/// life, covering a token minted by a request that raced with the
+/// revocation.
+const REVOCATION_MARGIN: Duration = Duration::from_secs(60);
+
+/// Rows read per query when loading the revocation log.
+const LOG_PAGE: u32 = 10_000;
 
 /// Starting the application failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +52,16 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Argon2id with the configured cost.
     pub hasher: PasswordHasher,
+    /// Signature, lifetime and revocation checks: memory only.
+    pub validator: Validator,
+    /// Clients by id, so client authentication reads memory.
+    pub clients: ClientCache,
     keys: RwLock<Arc<KeyRing>>,
 }
 
 impl App {
     /// Opens the store named by the configuration, makes sure a signing key
-    /// exists, and loads the key ring.
+    /// exists, loads the key ring and the revocation index.
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, AppError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| AppError::DataDir(config.data_dir.display().to_string(), e))?;
@@ -67,7 +84,21 @@ impl App {
             }
         }
         let ring = KeyRing::build(&store.signing_keys().await?, now, token_audience(&config))?;
-        Ok(Arc::new(App { config, clock, store, hasher, keys: RwLock::new(Arc::new(ring)) }))
+        let validator = Validator::new(ring.verifier().clone());
+        let app = App {
+            config,
+            clock,
+            store,
+            hasher,
+            validator,
+            clients: ClientCache::default(),
+            keys: RwLock::new(Arc::new(ring)),
+        };
+        // The index starts from the whole unexpired log (design: "at start,
+        // the index is rebuilt from the unexpired rows").
+        app.catch_up().await?;
+        app.validator.prune(now.0);
+        Ok(Arc::new(app))
     }
 
     /// The current key ring.
@@ -80,7 +111,14 @@ impl App {
     /// another process on the same data).
     pub async fn reload_keys(&self) -> Result<(), AppError> {
         let ring = KeyRing::build(&self.store.signing_keys().await?, self.clock.now(), token_audience(&self.config))?;
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+        let unchanged = {
+            let current = self.keys();
+            current.published() == ring.published() && current.signing_key().kid() == ring.signing_key().kid()
+        };
+        if !unchanged {
+            self.validator.set_verifier(ring.verifier().clone());
+            *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+        }
         Ok(())
     }
 
@@ -100,13 +138,50 @@ impl App {
     pub fn session_policy(&self) -> &SessionPolicy {
         &self.config.session
     }
+
+    /// When a revocation made at `now` can be forgotten: every access token
+    /// it could affect has expired by then.
+    pub fn revocation_horizon(&self, now: UnixTime) -> UnixTime {
+        now.plus(self.config.access_token_ttl).plus(self.config.clock_skew).plus(REVOCATION_MARGIN)
+    }
+
+    /// Applies revocations (already durable in the log) to the in-memory
+    /// index and drops cached clients they concern.
+    pub fn apply_revocations(&self, revocations: &[Revocation]) {
+        self.validator.apply(revocations);
+        for r in revocations.iter().filter(|r| r.kind == RevocationKind::Client) {
+            self.clients.forget(&ClientId::new(r.subject.as_str()));
+        }
+    }
+
+    /// Reads log entries written since the last one applied (by this or any
+    /// other process on the same store) and applies them; returns how many.
+    pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        loop {
+            let page = self.store.revocations_after(self.validator.last_seq(), LOG_PAGE).await?;
+            applied += page.len();
+            self.apply_revocations(&page);
+            if page.len() < LOG_PAGE as usize {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Records an audit event. A failure is logged, not returned: the
+    /// operation it describes has already happened.
+    pub async fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.store.record_audit(&event).await {
+            tracing::error!(error = %e, kind = ?event.kind, "could not record audit event");
+        }
+    }
 }
 
 fn token_audience(config: &Config) -> TokenAudience {
     TokenAudience { issuer: config.issuer.clone(), audience: config.audience.clone(), leeway: config.clock_skew }
 }
 
-fn new_stored_key(config: &Config, now: crate::domain::UnixTime) -> Result<StoredKey, AppError> {
+fn new_stored_key(config: &Config, now: UnixTime) -> Result<StoredKey, AppError> {
     let generated = generate_key(config.signing_alg).map_err(|e| AppError::KeyGen(e.to_string()))?;
     Ok(StoredKey {
         kid: KeyId::new(generated.jwk.kid.clone()),

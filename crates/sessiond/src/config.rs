@@ -117,6 +117,16 @@ pub struct Settings {
     /// Clock skew tolerated when checking token times [default: 0s].
     #[arg(long, env = "SESSIOND_CLOCK_SKEW", value_name = "DURATION")]
     pub clock_skew: Option<ConfigDuration>,
+    /// Ended sessions are kept (listed, audited) this long [default: 30d].
+    #[arg(long, env = "SESSIOND_SESSION_RETENTION", value_name = "DURATION")]
+    pub session_retention: Option<ConfigDuration>,
+    /// Audit events are kept this long [default: 90d].
+    #[arg(long, env = "SESSIOND_AUDIT_RETENTION", value_name = "DURATION")]
+    pub audit_retention: Option<ConfigDuration>,
+    /// Browser origins allowed to call the API with credentials (CORS), exact
+    /// matches, comma-separated [default: none].
+    #[arg(long, env = "SESSIOND_CORS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
@@ -144,6 +154,9 @@ impl Settings {
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
             clock_skew: self.clock_skew.or(lower.clock_skew),
+            session_retention: self.session_retention.or(lower.session_retention),
+            audit_retention: self.audit_retention.or(lower.audit_retention),
+            cors_allowed_origins: self.cors_allowed_origins.or(lower.cors_allowed_origins),
         }
     }
 
@@ -205,6 +218,12 @@ pub struct Config {
     pub max_header_bytes: usize,
     /// Clock skew tolerated by verifiers.
     pub clock_skew: Duration,
+    /// How long ended sessions are kept.
+    pub session_retention: Duration,
+    /// How long audit events are kept.
+    pub audit_retention: Duration,
+    /// CORS origins allowed with credentials.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -255,6 +274,9 @@ impl Config {
             max_body_bytes,
             max_header_bytes,
             clock_skew: secs(s.clock_skew, 0),
+            session_retention: secs(s.session_retention, 30 * 86400),
+            audit_retention: secs(s.audit_retention, 90 * 86400),
+            cors_allowed_origins: validate_origins(s.cors_allowed_origins.unwrap_or_default())?,
         })
     }
 
@@ -262,6 +284,22 @@ impl Config {
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("sessiond.db")
     }
+}
+
+/// CORS origins are compared exactly (`scheme://host[:port]`); `*` is
+/// refused because credentials are allowed (Fetch standard, CORS protocol).
+fn validate_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::new();
+    for o in origins.into_iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()) {
+        let ok = url::Url::parse(&o).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none() && !o.ends_with('/')
+        });
+        if !ok {
+            return Err(ConfigError(format!("CORS origin {o:?} must be scheme://host[:port] (no path, no '*')")));
+        }
+        out.push(o);
+    }
+    Ok(out)
 }
 
 /// OpenID Connect Discovery §3: the issuer is an https URL (http is allowed
@@ -318,5 +356,12 @@ mod tests {
             ..Default::default()
         }));
         assert!(toml::from_str::<Settings>("signing_alg = \"HS256\"").is_err());
+        assert!(bad(Settings { cors_allowed_origins: Some(vec!["*".into()]), ..Default::default() }));
+        assert!(bad(Settings {
+            cors_allowed_origins: Some(vec!["https://a.example/path".into()]),
+            ..Default::default()
+        }));
+        let ok = Settings { cors_allowed_origins: Some(vec!["https://a.example:8443".into()]), ..Default::default() };
+        assert_eq!(Config::resolve(ok).unwrap().cors_allowed_origins, ["https://a.example:8443"]);
     }
 }

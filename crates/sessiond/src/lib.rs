@@ -11,7 +11,9 @@ pub mod config;
 pub mod domain;
 pub mod grants;
 pub mod http;
+pub mod revocation;
 pub mod secrets;
+pub mod sessions;
 pub mod store;
 pub mod tokens;
 

@@ -7,6 +7,7 @@ use super::CliError;
 use crate::accounts::{self, RegisteredClient};
 use crate::app::App;
 use crate::domain::{Client, ClientKind, GrantType, NewClient, Scope};
+use crate::sessions::Actor;
 
 /// Client subcommands.
 #[derive(Debug, Subcommand)]
@@ -167,7 +168,7 @@ pub async fn run(app: &App, cmd: ClientCommand) -> Result<(), CliError> {
             });
         }
         ClientCommand::Remove { client_id, format } => {
-            accounts::remove_client(app, &client_id).await.map_err(CliError::from_display)?;
+            accounts::remove_client(app, &client_id, &Actor::cli()).await.map_err(CliError::from_display)?;
             let value = serde_json::json!({ "client_id": client_id, "removed": true });
             format.print(&value, || format!("removed client {client_id}"));
         }

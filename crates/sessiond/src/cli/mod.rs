@@ -6,6 +6,8 @@ mod client;
 mod key;
 mod output;
 mod serve;
+mod session;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -47,6 +49,12 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// List and end sessions.
+    #[command(subcommand)]
+    Session(session::SessionCommand),
+    /// Introspect and revoke tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// A command failed; the message says what to do.
@@ -88,6 +96,8 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::User(cmd) => user::run(&app, cmd).await,
         Command::Client(cmd) => client::run(&app, cmd).await,
         Command::Key(cmd) => key::run(&app, cmd).await,
+        Command::Session(cmd) => session::run(&app, cmd).await,
+        Command::Token(cmd) => token::run(&app, cmd).await,
     }
 }
 

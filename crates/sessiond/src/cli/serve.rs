@@ -1,16 +1,11 @@
 //! `sessiond serve`.
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use super::{bootstrap, CliError};
 use crate::app::App;
 use crate::http;
-
-/// How often the key ring is re-read, to pick up `sessiond key rotate` run
-/// by another process.
-const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Binds, prints how to use the server, and serves until SIGINT/SIGTERM.
 pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
@@ -21,16 +16,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     super::output::print_line(&bootstrap::banner(&app.config.issuer, first.as_ref()));
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
-    let reloader = Arc::clone(&app);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
-        loop {
-            tick.tick().await;
-            if let Err(e) = reloader.reload_keys().await {
-                tracing::warn!(error = %e, "could not reload signing keys");
-            }
-        }
-    });
+    crate::revocation::spawn_background(Arc::clone(&app));
 
     let max_header = app.config.max_header_bytes;
     http::serve(listener, http::router(app), max_header, shutdown_signal()).await.map_err(CliError::from_display)

@@ -10,6 +10,7 @@ use crate::accounts;
 use crate::app::App;
 use crate::domain::User;
 use crate::secrets::{self, Secret};
+use crate::sessions::Actor;
 
 /// User subcommands.
 #[derive(Debug, Subcommand)]
@@ -122,12 +123,12 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<(), CliError> {
             });
         }
         UserCommand::Disable { name, format } => {
-            let ended = accounts::disable_user(app, &name).await.map_err(CliError::from_display)?;
+            let ended = accounts::disable_user(app, &name, &Actor::cli()).await.map_err(CliError::from_display)?;
             let value = serde_json::json!({ "name": name, "disabled": true, "sessions_ended": ended });
             format.print(&value, || format!("disabled user {name}; ended {ended} session(s)"));
         }
         UserCommand::Enable { name, format } => {
-            accounts::enable_user(app, &name).await.map_err(CliError::from_display)?;
+            accounts::enable_user(app, &name, &Actor::cli()).await.map_err(CliError::from_display)?;
             let value = serde_json::json!({ "name": name, "disabled": false });
             format.print(&value, || format!("enabled user {name}"));
         }

@@ -1,5 +1,6 @@
 //! Users, clients, sessions, grants and the policies over them. Pure: no I/O,
 //! no clock, no randomness; callers pass those in.
+mod audit;
 mod client;
 mod ids;
 mod scope;
@@ -7,6 +8,7 @@ mod session;
 mod time;
 mod user;
 
+pub use audit::{AuditEvent, AuditFilter, AuditKind};
 pub use client::{Client, ClientKind, GrantType, NewClient};
 pub use ids::{ClientId, GrantId, KeyId, SessionId, TokenId, UserId};
 pub use scope::{Scope, ScopeError};

@@ -15,13 +15,20 @@ pub fn client_credentials(app: &App, client: &Client, scope: Option<&str>) -> Re
     }
     let scope = resolve_scope(scope, &client.scope)?;
     let ttl = app.config.access_token_ttl;
-    let spec =
-        AccessTokenSpec { subject: client.id.as_str(), client_id: &client.id, scope: &scope, session: None, ttl };
+    let spec = AccessTokenSpec {
+        subject: client.id.as_str(),
+        client_id: &client.id,
+        scope: &scope,
+        session: None,
+        username: None,
+        ttl,
+        not_after: None,
+    };
     let minted = mint_access_token(&app.keys(), app.clock.now(), spec)?;
     Ok(TokenResponse {
+        expires_in: minted.expires_in(),
         access_token: minted.token,
         token_type: "Bearer",
-        expires_in: ttl.as_secs(),
         refresh_token: None,
         scope: scope.to_string(),
     })

@@ -7,7 +7,7 @@ mod password;
 mod refresh;
 mod response;
 
-pub use client_auth::{authenticate_client, ClientAuthError, PresentedClient};
+pub use client_auth::{authenticate_client, ClientAuthError, ClientCache, PresentedClient};
 pub use client_credentials::client_credentials;
 pub use password::{password, PasswordRequest};
 pub use refresh::{refresh, RefreshRequest};

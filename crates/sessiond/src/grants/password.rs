@@ -3,8 +3,9 @@
 //! sign-in creates a session; its tokens name it in `sid`.
 use super::{require_grant, resolve_scope, GrantError, TokenResponse};
 use crate::app::App;
-use crate::domain::{Client, GrantId, GrantType, Session, SignInContext, User};
+use crate::domain::{AuditEvent, AuditKind, Client, EndReason, GrantId, GrantType, Session, SignInContext, User};
 use crate::secrets::{self, Secret};
+use crate::sessions::{record_end, Actor};
 use crate::store::{Grant, NewRefreshToken, NewSignIn, SignInOutcome};
 use crate::tokens::{mint_access_token, AccessTokenSpec};
 
@@ -24,9 +25,42 @@ pub struct PasswordRequest {
 const BAD_CREDENTIALS: &str = "invalid username or password";
 
 /// Checks the user's password, opens a session and issues its tokens.
+/// Successes and failures alike go to the audit trail.
 pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Result<TokenResponse, GrantError> {
     require_grant(client, GrantType::Password)?;
     let scope = resolve_scope(req.scope.as_deref(), &client.scope)?;
+    let event = AuditEvent {
+        user_name: Some(req.username.clone()),
+        client_id: Some(client.id.to_string()),
+        ip: req.context.ip.clone(),
+        user_agent: req.context.user_agent.clone(),
+        ..AuditEvent::new(AuditKind::SignIn, app.clock.now())
+    };
+    match sign_in(app, client, &scope, req).await {
+        Ok((response, user, session)) => {
+            app.audit(AuditEvent {
+                actor: Some(user.name.clone()),
+                user_id: Some(user.id.to_string()),
+                session_id: Some(session.id.to_string()),
+                ..event
+            })
+            .await;
+            Ok(response)
+        }
+        Err(e) => {
+            let failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
+            app.audit(failed).await;
+            Err(e)
+        }
+    }
+}
+
+async fn sign_in(
+    app: &App,
+    client: &Client,
+    scope: &crate::domain::Scope,
+    req: PasswordRequest,
+) -> Result<(TokenResponse, User, Session), GrantError> {
     let user = check_password(app, &req.username, req.password).await?;
     if !user.is_enabled() {
         return Err(GrantError::InvalidGrant("user is disabled"));
@@ -61,32 +95,37 @@ pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Resul
         grant,
         refresh: refresh.as_ref().map(|r| NewRefreshToken { hash: r.hash(), created_at: now }),
     };
-    match app.store.sign_in(&sign_in, policy).await? {
+    match app.store.sign_in(&sign_in, policy, app.revocation_horizon(now)).await? {
         SignInOutcome::Admitted { ended } => {
-            for sid in &ended {
-                tracing::info!(user = %user.name, sid = %sid, "session ended by the session limit");
+            app.apply_revocations(&ended.revocations);
+            let actor = Actor { name: Some(user.name.clone()), ..Actor::default() };
+            for s in &ended.sessions {
+                record_end(app, s, EndReason::SessionLimit, &actor).await;
             }
         }
         SignInOutcome::LimitReached => return Err(GrantError::InvalidGrant("session limit reached")),
         SignInOutcome::UserDisabled => return Err(GrantError::InvalidGrant("user is disabled")),
     }
 
-    let ttl = app.config.access_token_ttl;
+    let NewSignIn { session, grant, .. } = sign_in;
     let spec = AccessTokenSpec {
         subject: user.id.as_str(),
         client_id: &client.id,
-        scope: &scope,
-        session: Some((&sign_in.session.id, &sign_in.grant.id)),
-        ttl,
+        scope,
+        session: Some((&session.id, &grant.id)),
+        username: Some(&user.name),
+        ttl: app.config.access_token_ttl,
+        not_after: Some(session.expires_at()),
     };
     let minted = mint_access_token(&app.keys(), now, spec)?;
-    Ok(TokenResponse {
+    let response = TokenResponse {
+        expires_in: minted.expires_in(),
         access_token: minted.token,
         token_type: "Bearer",
-        expires_in: ttl.as_secs(),
         refresh_token: refresh,
         scope: scope.to_string(),
-    })
+    };
+    Ok((response, user, session))
 }
 
 /// Verifies the password off the async runtime (Argon2id takes tens of

@@ -2,7 +2,7 @@
 //! detection (RFC 9700 §4.14.2; design invariant 5).
 use super::{require_grant, GrantError, TokenResponse};
 use crate::app::App;
-use crate::domain::{Client, GrantType, Scope};
+use crate::domain::{AuditEvent, AuditKind, Client, GrantType, Scope, SignInContext};
 use crate::secrets::Secret;
 use crate::store::{NewRefreshToken, RejectReason, Rotation};
 use crate::tokens::{mint_access_token, AccessTokenSpec};
@@ -14,6 +14,8 @@ pub struct RefreshRequest {
     pub refresh_token: Secret,
     /// `scope`: at most the originally granted scope.
     pub scope: Option<String>,
+    /// Where the request came from, for the audit trail.
+    pub context: SignInContext,
 }
 
 /// Consumes the refresh token and issues its successor with a new access
@@ -39,13 +41,29 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
             &NewRefreshToken { hash: next.hash(), created_at: now },
             now,
             app.session_policy(),
+            app.revocation_horizon(now),
         )
         .await?;
+    let event = AuditEvent {
+        client_id: Some(client.id.to_string()),
+        ip: req.context.ip.clone(),
+        user_agent: req.context.user_agent.clone(),
+        ..AuditEvent::new(AuditKind::Refresh, now)
+    };
     let (session, grant, user) = match rotation {
         Rotation::Rotated { session, grant, user } => (session, grant, user),
-        Rotation::Reused { session_id, user_id } => {
+        Rotation::Reused { session_id, user_id, revocations } => {
+            app.apply_revocations(&revocations);
             tracing::warn!(sid = %session_id, user_id = %user_id, client_id = %client.id,
                 "refresh token reuse detected; session ended");
+            app.audit(AuditEvent {
+                kind: Some(AuditKind::RefreshReuse),
+                user_id: Some(user_id.to_string()),
+                session_id: Some(session_id.to_string()),
+                detail: Some("a used refresh token was presented; session ended".into()),
+                ..event
+            })
+            .await;
             return Err(GrantError::InvalidGrant("refresh token was already used; the session has been ended"));
         }
         Rotation::Rejected(RejectReason::ScopeExceeded) => return Err(GrantError::InvalidScope),
@@ -54,19 +72,28 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
     // §6: the new access token may have a narrower scope, never a wider one
     // (the store has checked the subset).
     let scope = requested.unwrap_or_else(|| grant.scope.clone());
-    let ttl = app.config.access_token_ttl;
     let spec = AccessTokenSpec {
         subject: user.id.as_str(),
         client_id: &client.id,
         scope: &scope,
         session: Some((&session.id, &grant.id)),
-        ttl,
+        username: Some(&user.name),
+        ttl: app.config.access_token_ttl,
+        not_after: Some(session.expires_at()),
     };
     let minted = mint_access_token(&app.keys(), now, spec)?;
+    app.audit(AuditEvent {
+        actor: Some(user.name.clone()),
+        user_id: Some(user.id.to_string()),
+        user_name: Some(user.name.clone()),
+        session_id: Some(session.id.to_string()),
+        ..event
+    })
+    .await;
     Ok(TokenResponse {
+        expires_in: minted.expires_in(),
         access_token: minted.token,
         token_type: "Bearer",
-        expires_in: ttl.as_secs(),
         refresh_token: Some(next),
         scope: scope.to_string(),
     })

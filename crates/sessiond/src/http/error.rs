@@ -66,12 +66,40 @@ pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
     description: String,
+    challenge: Option<HeaderValue>,
 }
 
 impl ApiError {
     /// An error with the code's usual status.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status: code.status(), code, description: description.into() }
+        Self { status: code.status(), code, description: description.into(), challenge: None }
+    }
+
+    /// 401 for a Bearer-protected resource, with the RFC 6750 §3 challenge.
+    /// Without a token at all, the challenge carries no error code (§3.1).
+    pub fn bearer(token_present: bool, description: &str) -> Self {
+        let challenge = if token_present {
+            format!(r#"Bearer realm="sessiond", error="invalid_token", error_description="{description}""#)
+        } else {
+            r#"Bearer realm="sessiond""#.to_owned()
+        };
+        Self { challenge: HeaderValue::from_str(&challenge).ok(), ..Self::new(ErrorCode::InvalidToken, description) }
+    }
+
+    /// 403 for a valid token that may not do this (RFC 6750 §3.1).
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        let description = description.into();
+        let challenge =
+            format!(r#"Bearer realm="sessiond", error="insufficient_scope", error_description="{description}""#);
+        Self {
+            challenge: HeaderValue::from_str(&challenge).ok(),
+            ..Self::new(ErrorCode::InsufficientScope, description)
+        }
+    }
+
+    /// 404.
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, description)
     }
 
     /// The same error with another status (413 for an oversized body).
@@ -113,6 +141,9 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(challenge) = self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
         response
     }
 }
@@ -127,6 +158,12 @@ impl From<crate::grants::GrantError> for ApiError {
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
             G::Internal(cause) => Self::internal(cause),
         }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e)
     }
 }
 
@@ -173,6 +210,19 @@ mod tests {
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
         assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
         assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn bearer_errors_carry_rfc_6750_challenges() {
+        let r = ApiError::bearer(false, "missing").into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[header::WWW_AUTHENTICATE], r#"Bearer realm="sessiond""#);
+        let r = ApiError::bearer(true, "revoked").into_response();
+        let challenge = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer ") && challenge.contains(r#"error="invalid_token""#));
+        let r = ApiError::forbidden("admins only").into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().contains("insufficient_scope"));
     }
 
     #[test]

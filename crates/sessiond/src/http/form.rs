@@ -34,6 +34,11 @@ impl OAuthForm {
         Ok(first)
     }
 
+    /// Every value of a parameter that may repeat.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     /// The value of a required parameter.
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.one(name)?.ok_or_else(|| ApiError::invalid_request(format!("parameter {name} is required")))

@@ -24,7 +24,7 @@ macro_rules! migrations {
 }
 
 /// The SQLite migrations.
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql");
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql");
 
 /// Applies every migration not yet applied. Each runs in its own
 /// transaction that first claims its version row: a second process starting

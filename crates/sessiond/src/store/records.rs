@@ -1,4 +1,6 @@
 //! Records that only the store and the grant flows exchange.
+use sessiond_guard::{Revocation, RevocationKind};
+
 use crate::domain::{ClientId, GrantId, Scope, Session, SessionId, UnixTime, User, UserId};
 
 /// One client inside one session; refresh tokens belong to it.
@@ -39,12 +41,12 @@ pub struct NewSignIn {
 }
 
 /// What the session limit made of a sign-in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SignInOutcome {
-    /// Signed in; these older sessions were ended to make room.
+    /// Signed in; older sessions may have been ended to make room.
     Admitted {
-        /// Sessions ended with reason `session_limit`.
-        ended: Vec<SessionId>,
+        /// Sessions ended with reason `session_limit`, and their revocations.
+        ended: Ended,
     },
     /// The user is at the limit and the policy refuses new sign-ins.
     LimitReached,
@@ -89,7 +91,91 @@ pub enum Rotation {
         session_id: SessionId,
         /// Its user.
         user_id: UserId,
+        /// The session's revocation (empty if it had already ended).
+        revocations: Vec<Revocation>,
     },
     /// Not accepted; nothing changed.
     Rejected(RejectReason),
+}
+
+/// A revocation to append to the log.
+#[derive(Debug, Clone)]
+pub struct NewRevocation {
+    /// What it applies to.
+    pub kind: RevocationKind,
+    /// The id of that thing.
+    pub subject: String,
+    /// For user and client cut-offs: tokens issued at or before this die.
+    pub cutoff: Option<UnixTime>,
+    /// When no token it could affect is valid any more.
+    pub expires_at: UnixTime,
+}
+
+/// Which sessions to end.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionSelector<'a> {
+    /// One session.
+    One(&'a SessionId),
+    /// Every live session of a user, except perhaps one.
+    OfUser {
+        /// The user.
+        user: &'a UserId,
+        /// A session to keep (the caller's own).
+        except: Option<&'a SessionId>,
+    },
+}
+
+/// Sessions that were ended, and the revocations that record it.
+#[derive(Debug, Clone, Default)]
+pub struct Ended {
+    /// The sessions, as ended.
+    pub sessions: Vec<Session>,
+    /// Their revocations, with sequence numbers.
+    pub revocations: Vec<Revocation>,
+}
+
+/// The outcome of revoking a refresh token.
+#[derive(Debug, Clone)]
+pub enum RefreshRevocation {
+    /// No such token.
+    Unknown,
+    /// Issued to another client; nothing revoked.
+    OtherClient,
+    /// Its grant is revoked (now, or it already was: then no revocations).
+    Revoked {
+        /// The grant.
+        grant: Grant,
+        /// The revocations appended.
+        revocations: Vec<Revocation>,
+    },
+}
+
+/// A refresh token and what it belongs to.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenInfo {
+    /// Its grant.
+    pub grant: Grant,
+    /// Its session.
+    pub session: Session,
+    /// Its user.
+    pub user: User,
+    /// When it was issued.
+    pub created_at: UnixTime,
+    /// When it stops being usable.
+    pub expires_at: UnixTime,
+    /// Whether it has been exchanged already.
+    pub used: bool,
+}
+
+/// How many rows a prune deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneCounts {
+    /// Expired revocations.
+    pub revocations: u64,
+    /// Expired or orphaned refresh tokens.
+    pub refresh_tokens: u64,
+    /// Ended sessions past retention.
+    pub sessions: u64,
+    /// Audit events past retention.
+    pub audit_events: u64,
 }

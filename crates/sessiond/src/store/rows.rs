@@ -122,3 +122,36 @@ pub fn grant(row: &AnyRow) -> Result<Grant, StoreError> {
         revoked_at: opt_time(row, "revoked_at")?,
     })
 }
+
+pub const REVOCATION_COLUMNS: &str = "seq, kind, subject, cutoff, expires_at";
+
+pub fn revocation(row: &AnyRow) -> Result<sessiond_guard::Revocation, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(sessiond_guard::Revocation {
+        seq: row.try_get("seq")?,
+        kind: sessiond_guard::RevocationKind::parse(&kind).ok_or_else(|| corrupt(format!("revocation kind {kind}")))?,
+        subject: row.try_get("subject")?,
+        cutoff: row.try_get("cutoff")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+pub const AUDIT_COLUMNS: &str =
+    "seq, at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail";
+
+pub fn audit(row: &AnyRow) -> Result<crate::domain::AuditEvent, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(crate::domain::AuditEvent {
+        seq: row.try_get("seq")?,
+        at: time(row, "at")?,
+        kind: crate::domain::AuditKind::parse(&kind),
+        actor: row.try_get("actor")?,
+        user_id: row.try_get("user_id")?,
+        user_name: row.try_get("user_name")?,
+        client_id: row.try_get("client_id")?,
+        session_id: row.try_get("session_id")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        detail: row.try_get("detail")?,
+    })
+}

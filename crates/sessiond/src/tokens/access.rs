@@ -20,8 +20,21 @@ pub struct AccessTokenSpec<'a> {
     /// The session and grant it belongs to; `None` only for
     /// `client_credentials` (design invariant 1).
     pub session: Option<(&'a SessionId, &'a GrantId)>,
+    /// The user's name, for introspection's `username`.
+    pub username: Option<&'a str>,
     /// Lifetime.
     pub ttl: Duration,
+    /// The token expires no later than this: its session's expiry, so that
+    /// checking `exp` enforces the session's idle and absolute timeouts on
+    /// every validation without a look-up.
+    pub not_after: Option<UnixTime>,
+}
+
+impl MintedAccessToken {
+    /// Seconds until it expires, for `expires_in`.
+    pub fn expires_in(&self) -> u64 {
+        u64::try_from(self.claims.exp - self.claims.iat).unwrap_or(0)
+    }
 }
 
 /// A minted token and its claims.
@@ -44,13 +57,14 @@ pub fn mint_access_token(
         iss: audience.issuer.clone(),
         sub: spec.subject.to_owned(),
         aud: audience.audience.clone(),
-        exp: now.plus(spec.ttl).0,
+        exp: spec.not_after.map_or(now.plus(spec.ttl), |limit| now.plus(spec.ttl).min(limit)).0,
         iat: now.0,
         jti: secrets::new_id(),
         client_id: spec.client_id.to_string(),
         scope: (!spec.scope.is_empty()).then(|| spec.scope.to_string()),
         sid: spec.session.map(|(sid, _)| sid.to_string()),
         gid: spec.session.map(|(_, gid)| gid.to_string()),
+        username: spec.username.map(str::to_owned),
     };
     let token = jws::encode(ring.signing_key(), ACCESS_TOKEN_TYPE, &claims)?;
     Ok(MintedAccessToken { token, claims })
@@ -91,7 +105,9 @@ mod tests {
                 client_id: &client,
                 scope: &scope,
                 session: Some((&sid, &gid)),
+                username: Some("alice"),
                 ttl: Duration::from_secs(300),
+                not_after: None,
             };
             let minted = mint_access_token(&ring, UnixTime(1_000), spec).unwrap();
             let claims = ring.verifier().verify(&minted.token, 1_000).unwrap();
@@ -99,6 +115,9 @@ mod tests {
             assert_eq!(claims.sid.as_deref(), Some("s1"));
             assert_eq!(claims.exp, 1_300);
             assert_eq!(ring.verifier().verify(&minted.token, 1_300), Err(VerifyError::Expired));
+            let capped =
+                mint_access_token(&ring, UnixTime(1_000), AccessTokenSpec { not_after: Some(UnixTime(1_100)), ..spec });
+            assert_eq!(capped.unwrap().claims.exp, 1_100, "never outlives its session");
         }
     }
 }

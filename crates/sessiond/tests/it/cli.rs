@@ -98,6 +98,9 @@ async fn management_commands_work_while_a_server_runs_on_the_same_data() {
     assert_eq!(json(&cli(dir, &["key", "list", "--json"])).as_array().unwrap().len(), 2);
 
     json(&cli(dir, &["client", "remove", &tc.id, "--json"]));
+    // The server learns of it from the revocation log (its follower polls;
+    // catch up now rather than wait for the next poll).
+    t.app.catch_up().await.unwrap();
     let (status, _) =
         t.token(&tc, &[("grant_type", "password"), ("username", "alice"), ("password", "battery staple")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a removed client cannot authenticate");

@@ -153,7 +153,7 @@ async fn a_disabled_user_can_neither_sign_in_nor_refresh() {
     t.user("bob", "correct horse").await;
     let tokens = t.sign_in(&client, "bob", "correct horse").await;
 
-    let ended = sessiond::accounts::disable_user(&t.app, "bob").await.unwrap();
+    let ended = sessiond::accounts::disable_user(&t.app, "bob", &sessiond::sessions::Actor::cli()).await.unwrap();
     assert_eq!(ended, 1);
     let (status, err) =
         t.token(&client, &[("grant_type", "password"), ("username", "bob"), ("password", "correct horse")]).await;
@@ -161,7 +161,7 @@ async fn a_disabled_user_can_neither_sign_in_nor_refresh() {
     let (status, err) = t.refresh(&client, &s(&tokens, "refresh_token")).await;
     assert_eq!((status, err["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
-    sessiond::accounts::enable_user(&t.app, "bob").await.unwrap();
+    sessiond::accounts::enable_user(&t.app, "bob", &sessiond::sessions::Actor::cli()).await.unwrap();
     t.sign_in(&client, "bob", "correct horse").await;
     // Enabling does not bring ended sessions back.
     let (status, _) = t.refresh(&client, &s(&tokens, "refresh_token")).await;

@@ -2,6 +2,7 @@
 //! requests race.
 use futures_util::future::join_all;
 use reqwest::StatusCode;
+use sessiond::clock::Clock;
 
 use crate::support::{s, TestApp};
 
@@ -32,5 +33,5 @@ async fn concurrent_sign_ins_respect_the_session_limit() {
     let admitted = results.iter().filter(|(status, _)| *status == StatusCode::OK).count();
     assert_eq!(admitted, 3, "{results:?}");
     let user = t.app.store.user_by_name("alice").await.unwrap().unwrap();
-    assert_eq!(t.app.store.sessions_of_user(&user.id, false).await.unwrap().len(), 3);
+    assert_eq!(t.app.store.live_sessions_of_user(&user.id, t.clock.now()).await.unwrap().len(), 3);
 }

@@ -64,6 +64,7 @@ impl TestApp {
         let router = http::router(app.clone());
         let max_header = app.config.max_header_bytes;
         tokio::spawn(async move { http::serve(listener, router, max_header, pending()).await });
+        sessiond::revocation::spawn_background(app.clone());
         TestApp { base, app, clock, http: reqwest::Client::new(), dir }
     }
 

@@ -43,6 +43,7 @@ pub async fn token(
             let request = RefreshRequest {
                 refresh_token: Secret::new(form.required("refresh_token")?),
                 scope: scope.map(str::to_owned),
+                context,
             };
             grants::refresh(&app, &client, request).await?
         }

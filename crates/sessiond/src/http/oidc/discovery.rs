@@ -14,6 +14,10 @@ use crate::domain::GrantType;
 pub const TOKEN_PATH: &str = "/oauth2/token";
 /// The JWK Set.
 pub const JWKS_PATH: &str = "/jwks.json";
+/// RFC 7009 revocation.
+pub const REVOKE_PATH: &str = "/oauth2/revoke";
+/// RFC 7662 introspection.
+pub const INTROSPECT_PATH: &str = "/oauth2/introspect";
 
 /// The metadata document, served at both well-known paths.
 pub fn metadata(app: &App) -> Value {
@@ -22,6 +26,10 @@ pub fn metadata(app: &App) -> Value {
         "issuer": issuer,
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOKE_PATH}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": format!("{issuer}{INTROSPECT_PATH}"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": [
             GrantType::ClientCredentials.as_str(),
             GrantType::Password.as_str(),

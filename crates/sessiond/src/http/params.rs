@@ -1,0 +1,64 @@
+//! Query-string parameters, parsed like form bodies so that a malformed or
+//! repeated parameter gets the same JSON error as anywhere else, and path
+//! segments with a JSON error on rejection.
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::form::OAuthForm;
+
+/// The query string.
+pub struct QueryParams(pub OAuthForm);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(OAuthForm::parse(parts.uri.query().unwrap_or("").as_bytes())))
+    }
+}
+
+impl QueryParams {
+    /// A numeric parameter within `range`, or `default` when absent.
+    pub fn number(&self, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, ApiError> {
+        match self.0.one(name)? {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| ApiError::invalid_request(format!("{name} must be a number in {range:?}"))),
+        }
+    }
+
+    /// An optional numeric parameter.
+    pub fn optional_number(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.0
+            .one(name)?
+            .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::invalid_request(format!("{name} must be a number"))))
+            .transpose()
+    }
+
+    /// A boolean parameter (`true`/`false`), `false` when absent.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.0.one(name)? {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::invalid_request(format!("{name} must be true or false"))),
+        }
+    }
+}
+
+/// One path segment.
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(value) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::invalid_request("malformed path segment"))?;
+        Ok(Self(value))
+    }
+}

@@ -1,0 +1,145 @@
+//! `/api/v1/admin/...`: any user's sessions, for administrators.
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use sessiond_guard::AccessClaims;
+
+use super::view::SessionView;
+use crate::app::App;
+use crate::domain::{AuditFilter, EndReason, SessionId, UnixTime, User, UserId};
+use crate::http::bearer::Bearer;
+use crate::http::context::RequestContext;
+use crate::http::error::ApiError;
+use crate::http::params::{QueryParams, Segment};
+use crate::sessions::{self, Actor};
+
+/// The calling administrator: a user token of an enabled admin user.
+async fn admin(app: &App, claims: &AccessClaims, context: crate::domain::SignInContext) -> Result<Actor, ApiError> {
+    if claims.sid.is_none() {
+        return Err(ApiError::forbidden("administrator token required"));
+    }
+    match app.store.user_by_id(&UserId::new(claims.sub.as_str())).await? {
+        Some(user) if user.is_admin && user.is_enabled() => {
+            Ok(Actor { name: Some(user.name), ip: context.ip, user_agent: context.user_agent })
+        }
+        _ => Err(ApiError::forbidden("administrator token required")),
+    }
+}
+
+async fn user_named(app: &App, name: &str) -> Result<User, ApiError> {
+    app.store.user_by_name(name).await?.ok_or_else(|| ApiError::not_found("no such user"))
+}
+
+/// `GET /sessions?limit=N&after=SID`: every live session, by id, a page at
+/// a time; `next` is the `after` of the next page.
+pub async fn list_sessions(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    admin(&app, &claims, context).await?;
+    let limit = query.number("limit", 100, 1..=1000)?;
+    let after = query.0.one("after")?.map(SessionId::new);
+    let page = app.store.live_sessions(after.as_ref(), u32::try_from(limit).unwrap_or(100), app.clock.now()).await?;
+    let next = (page.len() as i64 == limit).then(|| page.last().map(|s| s.id.to_string())).flatten();
+    let views: Vec<SessionView> = page.iter().map(|s| SessionView::new(s, None)).collect();
+    Ok(Json(json!({ "sessions": views, "next": next })))
+}
+
+/// `GET /users/{name}/sessions`.
+pub async fn user_sessions(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    Segment(name): Segment,
+) -> Result<Json<Value>, ApiError> {
+    admin(&app, &claims, context).await?;
+    let user = user_named(&app, &name).await?;
+    let sessions = app.store.live_sessions_of_user(&user.id, app.clock.now()).await?;
+    let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, None)).collect();
+    Ok(Json(json!({ "user": user.name, "sessions": views })))
+}
+
+/// `DELETE /users/{name}/sessions`: end every session of a user.
+pub async fn end_user_sessions(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    Segment(name): Segment,
+) -> Result<Json<Value>, ApiError> {
+    let actor = admin(&app, &claims, context).await?;
+    let user = user_named(&app, &name).await?;
+    let ended = sessions::end_user_sessions(&app, &user.id, None, EndReason::Admin, &actor).await?;
+    Ok(Json(json!({ "user": user.name, "ended": ended.len() })))
+}
+
+/// `DELETE /sessions/{sid}`: end one session (idempotent).
+pub async fn end_session(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    Segment(sid): Segment,
+) -> Result<Response, ApiError> {
+    let actor = admin(&app, &claims, context).await?;
+    let sid = SessionId::new(sid);
+    if app.store.session(&sid).await?.is_none() {
+        return Err(ApiError::not_found("no such session"));
+    }
+    sessions::end_session(&app, &sid, EndReason::Admin, &actor).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /users/{name}/disable`: the fired-employee case — in one step the
+/// user can no longer sign in or refresh, and every session and token ends.
+pub async fn disable_user(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    Segment(name): Segment,
+) -> Result<Json<Value>, ApiError> {
+    let actor = admin(&app, &claims, context).await?;
+    match sessions::disable_user(&app, &name, &actor).await? {
+        Some((user, ended)) => Ok(Json(json!({ "user": user.name, "disabled": true, "sessions_ended": ended.len() }))),
+        None => Err(ApiError::not_found("no such user")),
+    }
+}
+
+/// `POST /users/{name}/enable`.
+pub async fn enable_user(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    Segment(name): Segment,
+) -> Result<Json<Value>, ApiError> {
+    let actor = admin(&app, &claims, context).await?;
+    crate::accounts::enable_user(&app, &name, &actor).await.map_err(|e| match e {
+        crate::accounts::AccountError::NotFound(_) => ApiError::not_found("no such user"),
+        other => ApiError::internal(other),
+    })?;
+    Ok(Json(json!({ "user": name, "disabled": false })))
+}
+
+/// `GET /audit?user=NAME&since=T&until=T&before=SEQ&limit=N`: newest first.
+pub async fn audit(
+    State(app): State<Arc<App>>,
+    Bearer(claims): Bearer,
+    RequestContext(context): RequestContext,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    admin(&app, &claims, context).await?;
+    let filter = AuditFilter {
+        user_name: query.0.one("user")?.map(str::to_owned),
+        since: query.optional_number("since")?.map(UnixTime),
+        until: query.optional_number("until")?.map(UnixTime),
+        before_seq: query.optional_number("before")?,
+        limit: u32::try_from(query.number("limit", 100, 1..=1000)?).unwrap_or(100),
+    };
+    let events = app.store.audit_events(&filter).await?;
+    let next = (events.len() == filter.limit as usize).then(|| events.last().map(|e| e.seq)).flatten();
+    Ok(Json(json!({ "events": events, "next_before": next })))
+}

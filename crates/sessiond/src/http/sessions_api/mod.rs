@@ -1,0 +1,5 @@
+//! The session management REST API (JSON, Bearer-authenticated): users list
+//! and end their own sessions (`me`), administrators anyone's (`admin`).
+pub mod admin;
+pub mod me;
+mod view;

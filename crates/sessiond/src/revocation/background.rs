@@ -1,0 +1,66 @@
+//! Background work of a serving process: follow the revocation log (entries
+//! written by other processes — the CLI, other nodes), re-read signing keys,
+//! and prune what has expired.
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::domain::EndReason;
+use crate::sessions::{record_end, Actor};
+use crate::store::{PruneCounts, StoreError};
+
+/// How often the log is polled for entries written by other processes.
+/// Entries written by this process reach its index before the request that
+/// made them is answered.
+pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
+/// How often signing keys are re-read.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+/// How often expired entries, sessions and rows are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Starts the background tasks; they run until the process ends.
+pub fn spawn_background(app: Arc<App>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut follow = tokio::time::interval(FOLLOW_INTERVAL);
+        let mut keys = tokio::time::interval(KEY_RELOAD_INTERVAL);
+        let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+        for tick in [&mut follow, &mut keys, &mut prune] {
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        loop {
+            tokio::select! {
+                _ = follow.tick() => {
+                    if let Err(e) = app.catch_up().await {
+                        tracing::warn!(error = %e, "could not read the revocation log");
+                    }
+                }
+                _ = keys.tick() => {
+                    if let Err(e) = app.reload_keys().await {
+                        tracing::warn!(error = %e, "could not reload signing keys");
+                    }
+                }
+                _ = prune.tick() => {
+                    match prune_once(&app).await {
+                        Ok(counts) => tracing::debug!(?counts, "pruned"),
+                        Err(e) => tracing::warn!(error = %e, "prune failed"),
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// One pruning pass: index entries past their horizon, sessions past a
+/// timeout (marked ended, reason `expired`), and rows past retention.
+pub async fn prune_once(app: &App) -> Result<PruneCounts, StoreError> {
+    let now = app.clock.now();
+    app.validator.prune(now.0);
+    let actor = Actor { name: Some("sessiond".into()), ..Actor::default() };
+    for session in app.store.expire_sessions(now).await? {
+        record_end(app, &session, EndReason::Expired, &actor).await;
+    }
+    let config = &app.config;
+    app.store.prune(now, now.minus(config.session_retention), now.minus(config.audit_retention)).await
+}

@@ -1,0 +1,119 @@
+//! Token introspection (RFC 7662 §2.2).
+use serde::Serialize;
+use sessiond_guard::{AccessClaims, RevocationKind};
+
+use super::is_jwt;
+use crate::app::App;
+use crate::secrets::sha256;
+use crate::store::StoreError;
+
+/// An introspection response: for a live token its metadata, otherwise only
+/// `{"active": false}` (§2.2: nothing else may be said of an inactive token).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Introspection {
+    /// Whether the token is currently usable.
+    pub active: bool,
+    /// Space-separated scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client it was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The user's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// Expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Token id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Session id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl Introspection {
+    /// `{"active": false}`.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+
+    fn from_access(c: &AccessClaims) -> Self {
+        Self {
+            active: true,
+            scope: c.scope.clone(),
+            client_id: Some(c.client_id.clone()),
+            username: c.username.clone(),
+            token_type: Some("Bearer"),
+            exp: Some(c.exp),
+            iat: Some(c.iat),
+            sub: Some(c.sub.clone()),
+            aud: Some(c.aud.clone()),
+            iss: Some(c.iss.clone()),
+            jti: Some(c.jti.clone()),
+            sid: c.sid.clone(),
+        }
+    }
+}
+
+/// Introspects an access token from memory alone: signature (or the
+/// verified-token cache), lifetime, revocation index.
+pub fn introspect_access_token(app: &App, token: &str) -> Introspection {
+    match app.validator.validate(token, app.clock.now().0) {
+        Ok(claims) => Introspection::from_access(&claims),
+        Err(_) => Introspection::inactive(),
+    }
+}
+
+/// Introspects any token. Access tokens never touch the store; refresh
+/// tokens, which are opaque, are looked up by hash.
+pub async fn introspect(app: &App, token: &str) -> Result<Introspection, StoreError> {
+    if is_jwt(token) {
+        return Ok(introspect_access_token(app, token));
+    }
+    let Some(info) = app.store.refresh_token_info(&sha256(token)).await? else {
+        return Ok(Introspection::inactive());
+    };
+    let now = app.clock.now();
+    let session_revoked = app.validator.is_id_revoked(RevocationKind::Session, info.session.id.as_str())
+        || app.validator.is_id_revoked(RevocationKind::Grant, info.grant.id.as_str());
+    let active = !info.used
+        && info.grant.revoked_at.is_none()
+        && info.session.is_live(now)
+        && info.user.is_enabled()
+        && info.expires_at > now
+        && !session_revoked;
+    if !active {
+        return Ok(Introspection::inactive());
+    }
+    Ok(Introspection {
+        active: true,
+        scope: Some(info.grant.scope.to_string()).filter(|s| !s.is_empty()),
+        client_id: Some(info.grant.client_id.to_string()),
+        username: Some(info.user.name.clone()),
+        token_type: Some("refresh_token"),
+        exp: Some(info.expires_at.min(info.session.expires_at()).0),
+        iat: Some(info.created_at.0),
+        sub: Some(info.user.id.to_string()),
+        aud: None,
+        iss: Some(app.config.issuer.clone()),
+        jti: None,
+        sid: Some(info.session.id.to_string()),
+    })
+}

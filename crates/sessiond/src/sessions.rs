@@ -1,0 +1,105 @@
+//! Ending sessions and users: the durable write (with its revocations) in
+//! the store, then the in-memory index, then the audit trail — in that
+//! order, so nothing is reported ended before it is durably ended.
+use crate::app::App;
+use crate::domain::{AuditEvent, AuditKind, EndReason, Session, SessionId, User, UserId};
+use crate::store::{SessionSelector, StoreError};
+
+/// Who asked, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    /// A user name, `client:ID`, or `cli`.
+    pub name: Option<String>,
+    /// Request address.
+    pub ip: Option<String>,
+    /// Request User-Agent.
+    pub user_agent: Option<String>,
+}
+
+impl Actor {
+    /// The command line.
+    pub fn cli() -> Self {
+        Self { name: Some("cli".into()), ..Self::default() }
+    }
+
+    /// An event of `kind` done by this actor now.
+    pub fn event(&self, app: &App, kind: AuditKind) -> AuditEvent {
+        AuditEvent {
+            actor: self.name.clone(),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+            ..AuditEvent::new(kind, app.clock.now())
+        }
+    }
+}
+
+/// Ends one session; the ended session, or `None` if it was unknown or
+/// already over (ending is idempotent).
+pub async fn end_session(
+    app: &App,
+    id: &SessionId,
+    reason: EndReason,
+    actor: &Actor,
+) -> Result<Option<Session>, StoreError> {
+    let mut ended = end(app, SessionSelector::One(id), reason, actor).await?;
+    Ok(ended.pop())
+}
+
+/// Ends every live session of a user, except perhaps one.
+pub async fn end_user_sessions(
+    app: &App,
+    user: &UserId,
+    except: Option<&SessionId>,
+    reason: EndReason,
+    actor: &Actor,
+) -> Result<Vec<Session>, StoreError> {
+    end(app, SessionSelector::OfUser { user, except }, reason, actor).await
+}
+
+async fn end(
+    app: &App,
+    which: SessionSelector<'_>,
+    reason: EndReason,
+    actor: &Actor,
+) -> Result<Vec<Session>, StoreError> {
+    let now = app.clock.now();
+    let ended = app.store.end_sessions(which, reason, now, app.revocation_horizon(now)).await?;
+    app.apply_revocations(&ended.revocations);
+    for s in &ended.sessions {
+        record_end(app, s, reason, actor).await;
+    }
+    Ok(ended.sessions)
+}
+
+/// Audits one ended session.
+pub async fn record_end(app: &App, session: &Session, reason: EndReason, actor: &Actor) {
+    app.audit(AuditEvent {
+        user_id: Some(session.user_id.to_string()),
+        client_id: Some(session.client_id.to_string()),
+        session_id: Some(session.id.to_string()),
+        detail: Some(reason.as_str().to_owned()),
+        ..actor.event(app, AuditKind::SessionEnded)
+    })
+    .await;
+}
+
+/// Disables a user: no more sign-ins or refreshes, every session ended and
+/// every token revoked in one transaction. `None` if the user is unknown.
+pub async fn disable_user(app: &App, name: &str, actor: &Actor) -> Result<Option<(User, Vec<Session>)>, StoreError> {
+    let now = app.clock.now();
+    let Some((user, ended)) = app.store.disable_user(name, now, app.revocation_horizon(now)).await? else {
+        return Ok(None);
+    };
+    app.apply_revocations(&ended.revocations);
+    app.audit(AuditEvent {
+        user_id: Some(user.id.to_string()),
+        user_name: Some(user.name.clone()),
+        detail: Some(format!("{} session(s) ended", ended.sessions.len())),
+        ..actor.event(app, AuditKind::UserDisabled)
+    })
+    .await;
+    for s in &ended.sessions {
+        record_end(app, s, EndReason::UserDisabled, actor).await;
+    }
+    Ok(Some((user, ended.sessions)))
+}

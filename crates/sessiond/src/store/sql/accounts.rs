@@ -1,0 +1,154 @@
+//! Users and clients.
+use async_trait::async_trait;
+use sessiond_guard::{Revocation, RevocationKind};
+
+use super::{append_revocations_in, conflict, end_sessions_in, rows, SqlStore};
+use crate::domain::{Client, ClientId, EndReason, UnixTime, User, UserId};
+use crate::store::rows::join;
+use crate::store::{AccountStore, Ended, NewRevocation, SessionSelector, StoreError};
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, name, password_hash, is_admin, disabled_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.id.as_str())
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(i64::from(user.is_admin))
+        .bind(user.disabled_at.map(|t| t.0))
+        .bind(user.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "user"))?;
+        Ok(())
+    }
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {} FROM users WHERE name = $1", rows::USER_COLUMNS);
+        self.fetch_optional(sqlx::query(&sql).bind(name), rows::user).await
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
+        self.fetch_optional(sqlx::query(&sql).bind(id.as_str()), rows::user).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {} FROM users ORDER BY name", rows::USER_COLUMNS);
+        self.fetch_all(sqlx::query(&sql), rows::user).await
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn enable_user(&self, name: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE users SET disabled_at = NULL WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn disable_user(
+        &self,
+        name: &str,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<Option<(User, Ended)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Keep the first disable time if already disabled.
+        let sql = format!(
+            "UPDATE users SET disabled_at = CASE WHEN disabled_at IS NULL THEN $1 ELSE disabled_at END
+             WHERE name = $2 RETURNING {}",
+            rows::USER_COLUMNS
+        );
+        let Some(row) = sqlx::query(&sql).bind(now.0).bind(name).fetch_optional(&mut *tx).await? else {
+            return Ok(None);
+        };
+        let user = rows::user(&row)?;
+        let which = SessionSelector::OfUser { user: &user.id, except: None };
+        let mut ended = end_sessions_in(&mut tx, which, EndReason::UserDisabled, now, horizon).await?;
+        // A cut-off as well: it also covers a token minted by a request that
+        // raced with this transaction.
+        let cutoff = NewRevocation {
+            kind: RevocationKind::User,
+            subject: user.id.to_string(),
+            cutoff: Some(now),
+            expires_at: horizon,
+        };
+        ended.revocations.extend(append_revocations_in(&mut tx, &[cutoff], now).await?);
+        tx.commit().await?;
+        Ok(Some((user, ended)))
+    }
+
+    async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+            .bind(hash)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clients (id, name, kind, secret_hash, grant_types, redirect_uris,
+                 post_logout_redirect_uris, backchannel_logout_uri, scope, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(client.id.as_str())
+        .bind(&client.name)
+        .bind(client.kind.as_str())
+        .bind(client.secret_hash.map(|h| h.to_vec()))
+        .bind(join(client.grant_types.iter().map(|g| g.as_str())))
+        .bind(join(&client.redirect_uris))
+        .bind(join(&client.post_logout_redirect_uris))
+        .bind(client.backchannel_logout_uri.as_deref())
+        .bind(client.scope.to_string())
+        .bind(client.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "client"))?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let sql = format!("SELECT {} FROM clients WHERE id = $1", rows::CLIENT_COLUMNS);
+        self.fetch_optional(sqlx::query(&sql).bind(id.as_str()), rows::client).await
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let sql = format!("SELECT {} FROM clients ORDER BY name, id", rows::CLIENT_COLUMNS);
+        self.fetch_all(sqlx::query(&sql), rows::client).await
+    }
+
+    async fn remove_client(
+        &self,
+        id: &ClientId,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<Option<Vec<Revocation>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        if removed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
+            .bind(now.0)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let cutoff = NewRevocation {
+            kind: RevocationKind::Client,
+            subject: id.to_string(),
+            cutoff: Some(now),
+            expires_at: horizon,
+        };
+        let revocations = append_revocations_in(&mut tx, &[cutoff], now).await?;
+        tx.commit().await?;
+        Ok(Some(revocations))
+    }
+}

@@ -1,0 +1,59 @@
+//! Signing keys.
+use async_trait::async_trait;
+
+use super::{conflict, rows, SqlStore, Tx};
+use crate::domain::UnixTime;
+use crate::store::{KeyStore, StoreError};
+use crate::tokens::StoredKey;
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let sql = format!("SELECT {} FROM signing_keys ORDER BY created_at, kid", rows::KEY_COLUMNS);
+        self.fetch_all(sqlx::query(&sql), rows::key).await
+    }
+
+    async fn add_signing_key(&self, key: &StoredKey, publish_until: UnixTime) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE retired_at IS NULL")
+            .bind(key.created_at.0)
+            .bind(publish_until.0)
+            .execute(&mut *tx)
+            .await?;
+        insert_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_first_signing_key(&self, key: &StoredKey) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Claim the schema row first: a write that serialises two starters.
+        sqlx::query("UPDATE schema_migrations SET name = name WHERE version = 1").execute(&mut *tx).await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(&mut *tx).await?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        insert_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn insert_key(tx: &mut Tx<'_>, key: &StoredKey) -> Result<(), StoreError> {
+    let jwk = serde_json::to_string(&key.jwk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, retired_at, publish_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(key.kid.as_str())
+    .bind(key.alg.as_str())
+    .bind(key.private_der.clone())
+    .bind(jwk)
+    .bind(key.created_at.0)
+    .bind(key.retired_at.map(|t| t.0))
+    .bind(key.publish_until.map(|t| t.0))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, "signing key"))?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! The revocation log and the audit trail.
+use async_trait::async_trait;
+use sessiond_guard::Revocation;
+
+use super::{append_revocations_in, rows, SqlStore};
+use crate::domain::{AuditEvent, AuditFilter, UnixTime};
+use crate::store::{AuditStore, NewRevocation, PruneCounts, RevocationStore, StoreError};
+
+#[async_trait]
+impl RevocationStore for SqlStore {
+    async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let out = append_revocations_in(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError> {
+        let sql = format!("SELECT {} FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2", rows::REVOCATION_COLUMNS);
+        self.fetch_all(sqlx::query(&sql).bind(after).bind(i64::from(limit)), rows::revocation).await
+    }
+
+    async fn last_revocation_seq(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM revocations")
+            .fetch_one(&self.pool)
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn prune(
+        &self,
+        now: UnixTime,
+        retain_since: UnixTime,
+        audit_since: UnixTime,
+    ) -> Result<PruneCounts, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut run = async |sql: &str, t: UnixTime| -> Result<u64, StoreError> {
+            Ok(sqlx::query(sql).bind(t.0).execute(&mut *tx).await?.rows_affected())
+        };
+        let revocations = run("DELETE FROM revocations WHERE expires_at <= $1", now).await?;
+        // A refresh token is useless once expired or once its session ended
+        // (presenting it then is answered as unknown: invalid_grant).
+        let refresh_tokens = run(
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1 OR grant_id IN
+                 (SELECT g.id FROM grants g JOIN sessions s ON s.id = g.session_id WHERE s.ended_at IS NOT NULL)",
+            now,
+        )
+        .await?;
+        let old = "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1";
+        run(
+            &format!(
+                "DELETE FROM refresh_tokens WHERE grant_id IN (SELECT id FROM grants WHERE session_id IN ({old}))"
+            ),
+            retain_since,
+        )
+        .await?;
+        run(&format!("DELETE FROM grants WHERE session_id IN ({old})"), retain_since).await?;
+        let sessions = run("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1", retain_since).await?;
+        let audit_events = run("DELETE FROM audit_events WHERE at < $1", audit_since).await?;
+        drop(run);
+        tx.commit().await?;
+        Ok(PruneCounts { revocations, refresh_tokens, sessions, audit_events })
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(e.at.0)
+        .bind(e.kind.map(|k| k.as_str()).unwrap_or("unknown"))
+        .bind(e.actor.as_deref())
+        .bind(e.user_id.as_deref())
+        .bind(e.user_name.as_deref())
+        .bind(e.client_id.as_deref())
+        .bind(e.session_id.as_deref())
+        .bind(e.ip.as_deref())
+        .bind(e.user_agent.as_deref())
+        .bind(e.detail.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        // Absent filters become bounds that match everything, so the SQL
+        // stays one portable statement.
+        let sql = format!(
+            "SELECT {} FROM audit_events
+             WHERE ($1 = '' OR user_name = $1) AND at >= $2 AND at < $3 AND seq < $4
+             ORDER BY seq DESC LIMIT $5",
+            rows::AUDIT_COLUMNS
+        );
+        let query = sqlx::query(&sql)
+            .bind(f.user_name.clone().unwrap_or_default())
+            .bind(f.since.map_or(i64::MIN, |t| t.0))
+            .bind(f.until.map_or(i64::MAX, |t| t.0))
+            .bind(f.before_seq.unwrap_or(i64::MAX))
+            .bind(i64::from(f.limit));
+        self.fetch_all(query, rows::audit).await
+    }
+}

@@ -1,0 +1,166 @@
+//! The `Store` in SQL, through sqlx's `Any` driver so that one body of
+//! portable SQL serves SQLite (the embedded default) and PostgreSQL.
+//!
+//! Portability rules: `$n` placeholders (both drivers accept them), BIGINT
+//! Unix seconds for times, BLOB/BYTEA for hashes, `ON CONFLICT`, `RETURNING`,
+//! `CASE` instead of `MIN`/`LEAST`. Every transaction starts with a write,
+//! so SQLite takes its write lock up front (waiting on `busy_timeout`)
+//! instead of failing a read-to-write upgrade, and PostgreSQL takes the same
+//! row locks.
+mod accounts;
+mod keys;
+mod log;
+mod sessions;
+
+use std::path::Path;
+
+use sessiond_guard::{Revocation, RevocationKind};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use super::rows;
+use super::{Ended, NewRevocation, SessionSelector, StoreError};
+use crate::domain::{EndReason, UnixTime};
+
+type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+type Tx<'c> = Transaction<'c, Any>;
+
+/// The SQL store.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database at `path` in WAL mode
+    /// and applies migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let encoded = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+        let url = format!("sqlite://{encoded}?mode=rwc");
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // FULL: a revocation acknowledged to a client survives a
+                    // power cut, not only a crash (design invariant 2).
+                    for pragma in
+                        ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000", "PRAGMA synchronous = FULL"]
+                    {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        super::migrate::run(&pool, super::migrate::SQLITE).await?;
+        Ok(Self { pool })
+    }
+
+    async fn fetch_optional<'q, T>(
+        &self,
+        query: Query<'q>,
+        map: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        query.fetch_optional(&self.pool).await?.as_ref().map(map).transpose()
+    }
+
+    async fn fetch_all<'q, T>(
+        &self,
+        query: Query<'q>,
+        map: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        query.fetch_all(&self.pool).await?.iter().map(map).collect()
+    }
+}
+
+/// Maps a unique-key violation to `Conflict`.
+fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Appends revocations inside `tx`, returning them with their `seq`.
+async fn append_revocations_in(
+    tx: &mut Tx<'_>,
+    new: &[NewRevocation],
+    now: UnixTime,
+) -> Result<Vec<Revocation>, StoreError> {
+    let mut out = Vec::with_capacity(new.len());
+    for r in new {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO revocations (kind, subject, cutoff, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+        )
+        .bind(r.kind.as_str())
+        .bind(&r.subject)
+        .bind(r.cutoff.map(|t| t.0))
+        .bind(r.expires_at.0)
+        .bind(now.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        out.push(Revocation {
+            seq,
+            kind: r.kind,
+            subject: r.subject.clone(),
+            cutoff: r.cutoff.map(|t| t.0),
+            expires_at: r.expires_at.0,
+        });
+    }
+    Ok(out)
+}
+
+/// Ends the selected live sessions inside `tx`: marks them ended, revokes
+/// their grants, appends one `session` revocation each.
+async fn end_sessions_in(
+    tx: &mut Tx<'_>,
+    which: SessionSelector<'_>,
+    reason: EndReason,
+    now: UnixTime,
+    horizon: UnixTime,
+) -> Result<Ended, StoreError> {
+    let returning = rows::SESSION_COLUMNS;
+    let query = match which {
+        SessionSelector::One(id) => {
+            let sql = format!(
+                "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL AND id = $3 RETURNING {returning}"
+            );
+            sqlx::query(&sql).bind(now.0).bind(reason.as_str()).bind(id.as_str()).fetch_all(&mut **tx).await?
+        }
+        SessionSelector::OfUser { user, except } => {
+            let sql = format!(
+                "UPDATE sessions SET ended_at = $1, end_reason = $2
+                 WHERE ended_at IS NULL AND user_id = $3 AND id <> $4 RETURNING {returning}"
+            );
+            let except = except.map_or("", |s| s.as_str());
+            sqlx::query(&sql)
+                .bind(now.0)
+                .bind(reason.as_str())
+                .bind(user.as_str())
+                .bind(except)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    let sessions = query.iter().map(rows::session).collect::<Result<Vec<_>, _>>()?;
+    let mut revocations = Vec::new();
+    for s in &sessions {
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL")
+            .bind(now.0)
+            .bind(s.id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        let new = NewRevocation {
+            kind: RevocationKind::Session,
+            subject: s.id.to_string(),
+            cutoff: None,
+            expires_at: horizon,
+        };
+        revocations.extend(append_revocations_in(tx, &[new], now).await?);
+    }
+    Ok(Ended { sessions, revocations })
+}

@@ -1,0 +1,339 @@
+//! Sessions, grants and refresh tokens.
+use async_trait::async_trait;
+use sessiond_guard::RevocationKind;
+use sqlx::Row;
+
+use super::{append_revocations_in, conflict, end_sessions_in, rows, SqlStore, Tx};
+use crate::domain::{Admission, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, UnixTime, UserId};
+use crate::store::{
+    Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, RefreshRevocation, RefreshTokenInfo, RejectReason,
+    Rotation, SessionSelector, SessionStore, SignInOutcome, StoreError,
+};
+
+/// Sessions that are neither ended nor past a timeout at `$n`.
+fn live(now_param: &str) -> String {
+    format!("ended_at IS NULL AND idle_expires_at > {now_param} AND absolute_expires_at > {now_param}")
+}
+
+async fn insert_refresh_token(
+    tx: &mut Tx<'_>,
+    token: &NewRefreshToken,
+    grant: &Grant,
+    expires_at: UnixTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token.hash.to_vec())
+        .bind(grant.id.as_str())
+        .bind(token.created_at.0)
+        .bind(expires_at.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict(e, "refresh token"))?;
+    Ok(())
+}
+
+async fn session_in(tx: &mut Tx<'_>, id: &SessionId) -> Result<Session, StoreError> {
+    let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLUMNS);
+    rows::session(&sqlx::query(&sql).bind(id.as_str()).fetch_one(&mut **tx).await?)
+}
+
+/// The grant of a refresh token, with the token's state.
+async fn token_grant(tx: &mut Tx<'_>, hash: &[u8; 32]) -> Result<Option<(Grant, Option<i64>, i64, i64)>, StoreError> {
+    let sql = format!(
+        "SELECT g.{}, r.used_at AS token_used_at, r.created_at AS token_created_at, r.expires_at AS token_expires_at
+         FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
+        rows::GRANT_COLUMNS.replace(", ", ", g.")
+    );
+    let Some(row) = sqlx::query(&sql).bind(hash.to_vec()).fetch_optional(&mut **tx).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        rows::grant(&row)?,
+        row.try_get("token_used_at")?,
+        row.try_get("token_created_at")?,
+        row.try_get("token_expires_at")?,
+    )))
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn sign_in(
+        &self,
+        sign_in: &NewSignIn,
+        policy: &SessionPolicy,
+        horizon: UnixTime,
+    ) -> Result<SignInOutcome, StoreError> {
+        let session = &sign_in.session;
+        let now = session.created_at;
+        let mut tx = self.pool.begin().await?;
+        // Lock the user's row: concurrent sign-ins of one user queue here, so
+        // the count below cannot be stale when the limit is enforced.
+        let locked =
+            sqlx::query("UPDATE users SET sign_in_count = sign_in_count + 1 WHERE id = $1 AND disabled_at IS NULL")
+                .bind(session.user_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if locked == 0 {
+            return Ok(SignInOutcome::UserDisabled);
+        }
+        let live_ids: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT id FROM sessions WHERE user_id = $1 AND {} ORDER BY created_at, id",
+            live("$2")
+        ))
+        .bind(session.user_id.as_str())
+        .bind(now.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut ended = Ended::default();
+        match policy.admission(live_ids.len() as u64) {
+            Admission::Admit => {}
+            Admission::Refuse => return Ok(SignInOutcome::LimitReached),
+            Admission::EndOldest(n) => {
+                for id in live_ids.into_iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
+                    let id = SessionId::new(id);
+                    let one =
+                        end_sessions_in(&mut tx, SessionSelector::One(&id), EndReason::SessionLimit, now, horizon)
+                            .await?;
+                    ended.sessions.extend(one.sessions);
+                    ended.revocations.extend(one.revocations);
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, client_id, created_at, last_seen_at, idle_expires_at,
+                 absolute_expires_at, ip, user_agent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(session.id.as_str())
+        .bind(session.user_id.as_str())
+        .bind(session.client_id.as_str())
+        .bind(session.created_at.0)
+        .bind(session.last_seen_at.0)
+        .bind(session.idle_expires_at.0)
+        .bind(session.absolute_expires_at.0)
+        .bind(session.context.ip.as_deref())
+        .bind(session.context.user_agent.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "session"))?;
+        let grant = &sign_in.grant;
+        sqlx::query("INSERT INTO grants (id, session_id, client_id, scope, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(grant.id.as_str())
+            .bind(grant.session_id.as_str())
+            .bind(grant.client_id.as_str())
+            .bind(grant.scope.to_string())
+            .bind(grant.created_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, "grant"))?;
+        if let Some(refresh) = &sign_in.refresh {
+            insert_refresh_token(&mut tx, refresh, grant, session.absolute_expires_at).await?;
+        }
+        tx.commit().await?;
+        Ok(SignInOutcome::Admitted { ended })
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        client_id: &ClientId,
+        scope: Option<&Scope>,
+        next: &NewRefreshToken,
+        now: UnixTime,
+        policy: &SessionPolicy,
+        horizon: UnixTime,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Consume the token first (the write takes the lock). Exactly one of
+        // any number of concurrent presentations sees one affected row.
+        let consumed = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+               AND grant_id IN (SELECT id FROM grants WHERE client_id = $3)",
+        )
+        .bind(now.0)
+        .bind(presented.to_vec())
+        .bind(client_id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let Some((grant, used_at, _, _)) = token_grant(&mut tx, presented).await? else {
+            return Ok(Rotation::Rejected(RejectReason::Unknown));
+        };
+        if &grant.client_id != client_id {
+            return Ok(Rotation::Rejected(RejectReason::OtherClient));
+        }
+        let session = session_in(&mut tx, &grant.session_id).await?;
+        if !consumed {
+            if used_at.is_none() {
+                // Unused but not consumable: the token has expired.
+                return Ok(Rotation::Rejected(RejectReason::SessionNotLive));
+            }
+            // RFC 9700 §4.14.2: a used refresh token came back. Either the
+            // client or an attacker holds a stolen copy; end the session.
+            let ended =
+                end_sessions_in(&mut tx, SessionSelector::One(&session.id), EndReason::RefreshReuse, now, horizon)
+                    .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Reused {
+                session_id: session.id,
+                user_id: session.user_id,
+                revocations: ended.revocations,
+            });
+        }
+        if scope.is_some_and(|s| !s.is_subset_of(&grant.scope)) {
+            // Dropping the transaction rolls the consumption back.
+            return Ok(Rotation::Rejected(RejectReason::ScopeExceeded));
+        }
+        if grant.revoked_at.is_some() {
+            return Ok(Rotation::Rejected(RejectReason::GrantRevoked));
+        }
+        if !session.is_live(now) {
+            return Ok(Rotation::Rejected(RejectReason::SessionNotLive));
+        }
+        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
+        let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
+        if !user.is_enabled() {
+            return Ok(Rotation::Rejected(RejectReason::UserDisabled));
+        }
+        let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
+        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
+            .bind(now.0)
+            .bind(idle.0)
+            .bind(session.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        insert_refresh_token(&mut tx, next, &grant, session.absolute_expires_at).await?;
+        tx.commit().await?;
+        let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
+        Ok(Rotation::Rotated { session, grant, user })
+    }
+
+    async fn revoke_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        client_id: Option<&ClientId>,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<RefreshRevocation, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let base = "UPDATE grants SET revoked_at = $1
+                    WHERE revoked_at IS NULL AND id IN (SELECT grant_id FROM refresh_tokens WHERE token_hash = $2)";
+        let revoked = match client_id {
+            Some(client) => {
+                sqlx::query(&format!("{base} AND client_id = $3"))
+                    .bind(now.0)
+                    .bind(presented.to_vec())
+                    .bind(client.as_str())
+                    .execute(&mut *tx)
+                    .await?
+            }
+            None => sqlx::query(base).bind(now.0).bind(presented.to_vec()).execute(&mut *tx).await?,
+        }
+        .rows_affected()
+            == 1;
+        let Some((grant, ..)) = token_grant(&mut tx, presented).await? else {
+            return Ok(RefreshRevocation::Unknown);
+        };
+        if client_id.is_some_and(|c| c != &grant.client_id) {
+            return Ok(RefreshRevocation::OtherClient);
+        }
+        let mut revocations = Vec::new();
+        if revoked {
+            let new = NewRevocation {
+                kind: RevocationKind::Grant,
+                subject: grant.id.to_string(),
+                cutoff: None,
+                expires_at: horizon,
+            };
+            revocations = append_revocations_in(&mut tx, &[new], now).await?;
+        }
+        tx.commit().await?;
+        Ok(RefreshRevocation::Revoked { grant, revocations })
+    }
+
+    async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some((grant, used_at, created_at, expires_at)) = token_grant(&mut tx, presented).await? else {
+            return Ok(None);
+        };
+        let session = session_in(&mut tx, &grant.session_id).await?;
+        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
+        let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(Some(RefreshTokenInfo {
+            grant,
+            session,
+            user,
+            created_at: UnixTime(created_at),
+            expires_at: UnixTime(expires_at),
+            used: used_at.is_some(),
+        }))
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLUMNS);
+        self.fetch_optional(sqlx::query(&sql).bind(id.as_str()), rows::session).await
+    }
+
+    async fn live_sessions_of_user(&self, user: &UserId, now: UnixTime) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM sessions WHERE user_id = $1 AND {} ORDER BY created_at DESC, id",
+            rows::SESSION_COLUMNS,
+            live("$2")
+        );
+        self.fetch_all(sqlx::query(&sql).bind(user.as_str()).bind(now.0), rows::session).await
+    }
+
+    async fn live_sessions(
+        &self,
+        after: Option<&SessionId>,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM sessions WHERE id > $1 AND {} ORDER BY id LIMIT $3",
+            rows::SESSION_COLUMNS,
+            live("$2")
+        );
+        let after = after.map_or("", |s| s.as_str());
+        self.fetch_all(sqlx::query(&sql).bind(after).bind(now.0).bind(i64::from(limit)), rows::session).await
+    }
+
+    async fn end_sessions(
+        &self,
+        which: SessionSelector<'_>,
+        reason: EndReason,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<Ended, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ended = end_sessions_in(&mut tx, which, reason, now, horizon).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn expire_sessions(&self, now: UnixTime) -> Result<Vec<Session>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let expired = "ended_at IS NULL AND (idle_expires_at <= $1 OR absolute_expires_at <= $1)";
+        sqlx::query(&format!(
+            "UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL
+               AND session_id IN (SELECT id FROM sessions WHERE {expired})"
+        ))
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        // Ended at the moment the timeout struck, not at the prune.
+        let sql = format!(
+            "UPDATE sessions SET end_reason = 'expired',
+                 ended_at = CASE WHEN idle_expires_at < absolute_expires_at THEN idle_expires_at ELSE absolute_expires_at END
+             WHERE {expired} RETURNING {}",
+            rows::SESSION_COLUMNS
+        );
+        let sessions = sqlx::query(&sql).bind(now.0).fetch_all(&mut *tx).await?.iter().map(rows::session).collect();
+        tx.commit().await?;
+        sessions
+    }
+}

@@ -1,0 +1,159 @@
+//! The store's capabilities, one trait each.
+use async_trait::async_trait;
+use sessiond_guard::Revocation;
+
+use super::{
+    Ended, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation, RefreshTokenInfo, Rotation,
+    SessionSelector, SignInOutcome, StoreError,
+};
+use crate::domain::{
+    AuditEvent, AuditFilter, Client, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, UnixTime, User,
+    UserId,
+};
+use crate::tokens::StoredKey;
+
+/// Users and clients.
+#[async_trait]
+pub trait AccountStore {
+    /// Adds a user; `Conflict` if the name is taken.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// A user by sign-in name.
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
+    /// A user by id.
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// All users, by name.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// How many users exist.
+    async fn count_users(&self) -> Result<u64, StoreError>;
+    /// Enables a disabled user; false if unknown.
+    async fn enable_user(&self, name: &str) -> Result<bool, StoreError>;
+    /// Disables a user, ends every live session of theirs and appends the
+    /// revocations (one per session, and a cut-off for the user); `None` if
+    /// the user does not exist.
+    async fn disable_user(
+        &self,
+        name: &str,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<Option<(User, Ended)>, StoreError>;
+    /// Replaces a user's password hash; false if unknown.
+    async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError>;
+
+    /// Registers a client.
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// A client by id.
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    /// All clients, by name.
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Removes a client, revokes its grants and appends a cut-off for every
+    /// token it holds; `None` if unknown.
+    async fn remove_client(
+        &self,
+        id: &ClientId,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<Option<Vec<Revocation>>, StoreError>;
+}
+
+/// Signing keys.
+#[async_trait]
+pub trait KeyStore {
+    /// All signing keys, published or not.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Adds a key; in the same transaction every other unretired key is
+    /// retired at `key.created_at` and published until `publish_until`.
+    async fn add_signing_key(&self, key: &StoredKey, publish_until: UnixTime) -> Result<(), StoreError>;
+    /// Adds the first key unless one exists (two processes starting on a new
+    /// data directory at once create one key, not two). True if added.
+    async fn add_first_signing_key(&self, key: &StoredKey) -> Result<bool, StoreError>;
+}
+
+/// Sessions, grants and refresh tokens.
+#[async_trait]
+pub trait SessionStore {
+    /// Creates a session, its grant and first refresh token under the
+    /// per-user session limit. Sessions ended to make room get revocations.
+    async fn sign_in(
+        &self,
+        sign_in: &NewSignIn,
+        policy: &SessionPolicy,
+        horizon: UnixTime,
+    ) -> Result<SignInOutcome, StoreError>;
+    /// Exchanges a refresh token for its successor (RFC 6749 §6), or detects
+    /// reuse and ends the session (RFC 9700 §4.14.2). A requested `scope`
+    /// wider than the grant's rejects the request without consuming the token.
+    #[allow(clippy::too_many_arguments)]
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        client_id: &ClientId,
+        scope: Option<&Scope>,
+        next: &NewRefreshToken,
+        now: UnixTime,
+        policy: &SessionPolicy,
+        horizon: UnixTime,
+    ) -> Result<Rotation, StoreError>;
+    /// Revokes the grant of a refresh token (RFC 7009 §2.1). With a client,
+    /// only a token issued to that client is revoked.
+    async fn revoke_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        client_id: Option<&ClientId>,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<RefreshRevocation, StoreError>;
+    /// What a refresh token belongs to, for introspection.
+    async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError>;
+    /// A session by id.
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+    /// A user's live sessions, newest first.
+    async fn live_sessions_of_user(&self, user: &UserId, now: UnixTime) -> Result<Vec<Session>, StoreError>;
+    /// Every live session, by id, after `after`, at most `limit`.
+    async fn live_sessions(
+        &self,
+        after: Option<&SessionId>,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<Session>, StoreError>;
+    /// Ends the selected live sessions, revokes their grants and appends one
+    /// revocation per session. Ending is idempotent: already ended sessions
+    /// are left as they are.
+    async fn end_sessions(
+        &self,
+        which: SessionSelector<'_>,
+        reason: EndReason,
+        now: UnixTime,
+        horizon: UnixTime,
+    ) -> Result<Ended, StoreError>;
+    /// Marks sessions past a timeout as ended (reason `expired`); returns them.
+    async fn expire_sessions(&self, now: UnixTime) -> Result<Vec<Session>, StoreError>;
+}
+
+/// The revocation log.
+#[async_trait]
+pub trait RevocationStore {
+    /// Appends revocations; returns them with their sequence numbers.
+    async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
+    /// Revocations with `seq` above `after`, in order, at most `limit`.
+    async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError>;
+    /// The highest sequence number written so far (0 if none).
+    async fn last_revocation_seq(&self) -> Result<i64, StoreError>;
+    /// Deletes what can no longer matter: expired revocations and refresh
+    /// tokens, and sessions (with their grants) ended before `retain_since`,
+    /// audit events older than `audit_since`.
+    async fn prune(
+        &self,
+        now: UnixTime,
+        retain_since: UnixTime,
+        audit_since: UnixTime,
+    ) -> Result<PruneCounts, StoreError>;
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditStore {
+    /// Records an event.
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Events matching the filter, newest first.
+    async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+}
