@@ -6,5 +6,6 @@ mod cli;
 mod errors;
 mod grants;
 mod keys;
+mod revocation;
 mod sessions;
 mod support;

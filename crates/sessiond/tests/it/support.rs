@@ -130,6 +130,47 @@ impl TestApp {
         self.token(client, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
     }
 
+    /// Introspects a token as the resource server `rs`.
+    pub async fn introspect(&self, rs: &TestClient, token: &str) -> Value {
+        let response = self
+            .http
+            .post(self.url("/oauth2/introspect"))
+            .basic_auth(&rs.id, Some(&rs.secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Whether introspection says the token is active.
+    pub async fn active(&self, rs: &TestClient, token: &str) -> bool {
+        let body = self.introspect(rs, token).await;
+        match body["active"].as_bool().unwrap() {
+            true => true,
+            false => {
+                assert_eq!(
+                    body,
+                    serde_json::json!({"active": false}),
+                    "RFC 7662 §2.2: nothing else for inactive tokens"
+                );
+                false
+            }
+        }
+    }
+
+    /// A request with a Bearer token.
+    pub fn bearer(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// An admin user signed in; returns its token response.
+    pub async fn admin_tokens(&self, client: &TestClient) -> Value {
+        accounts::create_user(&self.app, "root", &Secret::new("root password"), true).await.unwrap();
+        self.sign_in(client, "root", "root password").await
+    }
+
     pub async fn jwks(&self) -> JwkSet {
         self.http.get(self.url("/jwks.json")).send().await.unwrap().json().await.unwrap()
     }

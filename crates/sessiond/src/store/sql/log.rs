@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use sessiond_guard::Revocation;
 
-use super::{append_revocations_in, rows, SqlStore};
+use super::{append_revocations_in, rows, SqlStore, Tx};
 use crate::domain::{AuditEvent, AuditFilter, UnixTime};
 use crate::store::{AuditStore, NewRevocation, PruneCounts, RevocationStore, StoreError};
 
@@ -34,30 +34,22 @@ impl RevocationStore for SqlStore {
         audit_since: UnixTime,
     ) -> Result<PruneCounts, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut run = async |sql: &str, t: UnixTime| -> Result<u64, StoreError> {
-            Ok(sqlx::query(sql).bind(t.0).execute(&mut *tx).await?.rows_affected())
-        };
-        let revocations = run("DELETE FROM revocations WHERE expires_at <= $1", now).await?;
+        let revocations = exec(&mut tx, "DELETE FROM revocations WHERE expires_at <= $1", now).await?;
         // A refresh token is useless once expired or once its session ended
         // (presenting it then is answered as unknown: invalid_grant).
-        let refresh_tokens = run(
+        let refresh_tokens = exec(
+            &mut tx,
             "DELETE FROM refresh_tokens WHERE expires_at <= $1 OR grant_id IN
                  (SELECT g.id FROM grants g JOIN sessions s ON s.id = g.session_id WHERE s.ended_at IS NOT NULL)",
             now,
         )
         .await?;
         let old = "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1";
-        run(
-            &format!(
-                "DELETE FROM refresh_tokens WHERE grant_id IN (SELECT id FROM grants WHERE session_id IN ({old}))"
-            ),
-            retain_since,
-        )
-        .await?;
-        run(&format!("DELETE FROM grants WHERE session_id IN ({old})"), retain_since).await?;
-        let sessions = run("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1", retain_since).await?;
-        let audit_events = run("DELETE FROM audit_events WHERE at < $1", audit_since).await?;
-        drop(run);
+        let grants_of_old = format!("DELETE FROM grants WHERE session_id IN ({old})");
+        exec(&mut tx, &grants_of_old, retain_since).await?;
+        let sessions =
+            exec(&mut tx, "DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1", retain_since).await?;
+        let audit_events = exec(&mut tx, "DELETE FROM audit_events WHERE at < $1", audit_since).await?;
         tx.commit().await?;
         Ok(PruneCounts { revocations, refresh_tokens, sessions, audit_events })
     }
@@ -102,4 +94,9 @@ impl AuditStore for SqlStore {
             .bind(i64::from(f.limit));
         self.fetch_all(query, rows::audit).await
     }
+}
+
+/// Runs one statement with one time parameter; returns the rows affected.
+async fn exec(tx: &mut Tx<'_>, sql: &str, t: UnixTime) -> Result<u64, StoreError> {
+    Ok(sqlx::query(sql).bind(t.0).execute(&mut **tx).await?.rows_affected())
 }
