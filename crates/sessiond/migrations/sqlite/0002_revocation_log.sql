@@ -29,7 +29,8 @@ CREATE TABLE audit_events (
     detail     TEXT
 );
 CREATE INDEX audit_events_by_time ON audit_events (at);
-CREATE INDEX audit_events_by_user ON audit_events (user_name, at);
+CREATE INDEX audit_events_by_user_name ON audit_events (user_name, at);
+CREATE INDEX audit_events_by_user_id ON audit_events (user_id, at);
 
 CREATE INDEX sessions_by_expiry ON sessions (ended_at, idle_expires_at);
 CREATE INDEX grants_by_client ON grants (client_id);

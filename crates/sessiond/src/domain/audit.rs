@@ -99,8 +99,8 @@ impl AuditEvent {
 /// Which events to list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// Only events about this user name.
-    pub user_name: Option<String>,
+    /// Only events about this user, by name or id (some events know only one).
+    pub user: Option<(String, String)>,
     /// At or after.
     pub since: Option<UnixTime>,
     /// Before.

@@ -11,14 +11,14 @@ use tempfile::TempDir;
 
 use crate::support::{s, TestApp, TestClient};
 
-fn sessiond(dir: &Path) -> Command {
+pub fn sessiond(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessiond"));
     cmd.arg("--data-dir").arg(dir).args(["--password-memory-kib", "256", "--password-iterations", "1"]);
     cmd.env_remove("SESSIOND_LOG");
     cmd
 }
 
-fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+pub fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
@@ -27,12 +27,12 @@ fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn json(out: &Output) -> Value {
+pub fn json(out: &Output) -> Value {
     assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn cli(dir: &Path, args: &[&str]) -> Output {
+pub fn cli(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = sessiond(dir);
     cmd.args(args);
     run(cmd, None)
@@ -154,10 +154,10 @@ fn configuration_errors_are_reported_not_ignored() {
 }
 
 /// A running `sessiond serve` child, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    banner: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub banner: String,
 }
 
 impl Drop for Server {
@@ -172,7 +172,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts `sessiond serve` and reads its banner up to the line that ends it.
-fn serve(dir: &Path, configure: impl FnOnce(&mut Command)) -> Server {
+pub fn serve(dir: &Path, configure: impl FnOnce(&mut Command)) -> Server {
     let port = free_port();
     let mut cmd = sessiond(dir);
     cmd.args(["--listen", &format!("127.0.0.1:{port}")]);
@@ -207,7 +207,7 @@ fn serve(dir: &Path, configure: impl FnOnce(&mut Command)) -> Server {
     Server { child, base, banner }
 }
 
-fn word_after<'a>(text: &'a str, marker: &str) -> &'a str {
+pub fn word_after<'a>(text: &'a str, marker: &str) -> &'a str {
     let at = text.find(marker).unwrap_or_else(|| panic!("{marker:?} not in {text}")) + marker.len();
     text[at..].split_whitespace().next().unwrap()
 }

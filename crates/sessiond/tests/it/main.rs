@@ -2,7 +2,9 @@
 //! SQLite file per test, driven over HTTP; and the real binary for the CLI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
 mod cli;
+mod crash;
 mod errors;
 mod grants;
 mod keys;

@@ -132,8 +132,17 @@ pub async fn audit(
     query: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     admin(&app, &claims, context).await?;
+    let user = match query.0.one("user")? {
+        // An unknown name still filters (by name alone): it may be a
+        // failed sign-in of a name that never existed.
+        Some(name) => {
+            let id = app.store.user_by_name(name).await?.map(|u| u.id.to_string()).unwrap_or_default();
+            Some((name.to_owned(), id))
+        }
+        None => None,
+    };
     let filter = AuditFilter {
-        user_name: query.0.one("user")?.map(str::to_owned),
+        user,
         since: query.optional_number("since")?.map(UnixTime),
         until: query.optional_number("until")?.map(UnixTime),
         before_seq: query.optional_number("before")?,

@@ -82,12 +82,14 @@ impl AuditStore for SqlStore {
         // stays one portable statement.
         let sql = format!(
             "SELECT {} FROM audit_events
-             WHERE ($1 = '' OR user_name = $1) AND at >= $2 AND at < $3 AND seq < $4
-             ORDER BY seq DESC LIMIT $5",
+             WHERE ($1 = '' OR user_name = $1 OR user_id = $2) AND at >= $3 AND at < $4 AND seq < $5
+             ORDER BY seq DESC LIMIT $6",
             rows::AUDIT_COLUMNS
         );
+        let (name, id) = f.user.clone().unwrap_or_default();
         let query = sqlx::query(&sql)
-            .bind(f.user_name.clone().unwrap_or_default())
+            .bind(name)
+            .bind(id)
             .bind(f.since.map_or(i64::MIN, |t| t.0))
             .bind(f.until.map_or(i64::MAX, |t| t.0))
             .bind(f.before_seq.unwrap_or(i64::MAX))

@@ -1,0 +1,131 @@
+//! Durability: a revocation acknowledged before a crash is enforced after
+//! the restart (design invariant 2).
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::cli::{cli, json, run, serve, sessiond, Server};
+use crate::support::{s, TestClient};
+
+const ISSUER: &str = "http://sessiond.test";
+
+fn start(dir: &std::path::Path) -> Server {
+    serve(dir, |c: &mut Command| {
+        c.args(["--issuer", ISSUER]);
+    })
+}
+
+struct Remote {
+    base: String,
+    client: TestClient,
+    http: reqwest::Client,
+}
+
+impl Remote {
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(&self.client.id, Some(&self.client.secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn sign_in(&self) -> Value {
+        let (status, body) = self
+            .post("/oauth2/token", &[("grant_type", "password"), ("username", "alice"), ("password", "alice password")])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn client_token(&self) -> String {
+        s(&self.post("/oauth2/token", &[("grant_type", "client_credentials")]).await.1, "access_token")
+    }
+
+    async fn active(&self, token: &str) -> bool {
+        self.post("/oauth2/introspect", &[("token", token)]).await.1["active"].as_bool().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn revocations_survive_sigkill_and_restart() {
+    let dir = TempDir::new().unwrap();
+    let mut add = sessiond(dir.path());
+    add.args(["user", "add", "alice", "--password-stdin"]);
+    assert!(run(add, Some("alice password\n")).status.success());
+
+    let registered = json(&cli(
+        dir.path(),
+        &["client", "add", "app", "--grant", "client_credentials", "password", "refresh_token", "--json"],
+    ));
+    let client = TestClient { id: s(&registered, "client_id"), secret: s(&registered, "client_secret") };
+    let mut server = start(dir.path());
+    let mut remote = Remote { base: server.base.clone(), client, http: reqwest::Client::new() };
+
+    let revoked_access = remote.sign_in().await;
+    let logged_out = remote.sign_in().await;
+    let revoked_refresh = remote.sign_in().await;
+    let control = remote.sign_in().await;
+    let cc_revoked = remote.client_token().await;
+    let cc_control = remote.client_token().await;
+
+    for token in [s(&revoked_access, "access_token"), s(&revoked_refresh, "refresh_token"), cc_revoked.clone()] {
+        let (status, _) = remote.post("/oauth2/revoke", &[("token", &token)]).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let r = remote
+        .http
+        .post(format!("{}/logout", remote.base))
+        .bearer_auth(s(&logged_out, "access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    // Crash: no shutdown, no flush, nothing.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    // While no server runs, the CLI already sees the revocations.
+    let out = json(&cli(
+        dir.path(),
+        &["--issuer", ISSUER, "token", "introspect", &s(&revoked_access, "access_token"), "--json"],
+    ));
+    assert_eq!(out, serde_json::json!({"active": false}));
+
+    let server = start(dir.path());
+    remote.base = server.base.clone();
+    let dead = [
+        s(&revoked_access, "access_token"),
+        s(&logged_out, "access_token"),
+        s(&revoked_refresh, "access_token"),
+        s(&revoked_refresh, "refresh_token"),
+        s(&logged_out, "refresh_token"),
+        cc_revoked,
+    ];
+    for token in &dead {
+        assert!(!remote.active(token).await, "revoked before the crash, alive after it: {token}");
+    }
+    for token in
+        [s(&control, "access_token"), s(&control, "refresh_token"), cc_control, s(&revoked_access, "refresh_token")]
+    {
+        assert!(remote.active(&token).await, "never revoked: {token}");
+    }
+    for (tokens, want) in [
+        (&logged_out, StatusCode::BAD_REQUEST),
+        (&revoked_refresh, StatusCode::BAD_REQUEST),
+        (&control, StatusCode::OK),
+    ] {
+        let (status, _) = remote
+            .post("/oauth2/token", &[("grant_type", "refresh_token"), ("refresh_token", &s(tokens, "refresh_token"))])
+            .await;
+        assert_eq!(status, want);
+    }
+}
