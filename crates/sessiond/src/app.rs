@@ -1,17 +1,18 @@
 //! The running application: configuration, clock, store, key ring and the
 //! validator with its revocation index, shared by the HTTP handlers, the
 //! background tasks and the CLI.
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sessiond_guard::{Revocation, RevocationKind, Validator};
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, MasterKeySource};
 use crate::domain::{AuditEvent, ClientId, KeyId, SessionPolicy, UnixTime};
 use crate::grants::ClientCache;
 use crate::secrets::{PasswordHashError, PasswordHasher};
-use crate::store::{SqlStore, Store, StoreError};
+use crate::store::{Sealer, SqlStore, Store, StoreError};
 use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudience};
 
 /// Extra life given to a revocation entry beyond the longest access-token
@@ -40,6 +41,9 @@ pub enum AppError {
     /// The password cost is invalid.
     #[error(transparent)]
     Password(#[from] PasswordHashError),
+    /// The master key is missing or malformed.
+    #[error("master key: {0}")]
+    MasterKey(String),
 }
 
 /// Shared state.
@@ -57,15 +61,42 @@ pub struct App {
     /// Clients by id, so client authentication reads memory.
     pub clients: ClientCache,
     keys: RwLock<Arc<KeyRing>>,
+    freshness: Freshness,
+}
+
+/// When the revocation index was last confirmed current (a successful read
+/// of the log). Monotonic time: this measures staleness, not token lifetimes.
+struct Freshness {
+    origin: Instant,
+    confirmed_ms: AtomicU64,
+}
+
+impl Freshness {
+    fn new() -> Self {
+        Self { origin: Instant::now(), confirmed_ms: AtomicU64::new(0) }
+    }
+
+    fn confirm(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.confirmed_ms.store(ms, Ordering::Release);
+    }
+
+    fn lag(&self) -> Duration {
+        let now = self.origin.elapsed();
+        now.saturating_sub(Duration::from_millis(self.confirmed_ms.load(Ordering::Acquire)))
+    }
 }
 
 impl App {
     /// Opens the store named by the configuration, makes sure a signing key
     /// exists, loads the key ring and the revocation index.
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, AppError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| AppError::DataDir(config.data_dir.display().to_string(), e))?;
-        let store: Arc<dyn Store> = Arc::new(SqlStore::open_sqlite(&config.sqlite_path()).await?);
+        if matches!(config.database, crate::config::Database::Sqlite(_)) {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| AppError::DataDir(config.data_dir.display().to_string(), e))?;
+        }
+        let sealer = master_key(&config.master_key)?;
+        let store: Arc<dyn Store> = Arc::new(SqlStore::open(&config.database, sealer).await?);
         Self::with_store(config, clock, store).await
     }
 
@@ -93,6 +124,7 @@ impl App {
             validator,
             clients: ClientCache::default(),
             keys: RwLock::new(Arc::new(ring)),
+            freshness: Freshness::new(),
         };
         // The index starts from the whole unexpired log (design: "at start,
         // the index is rebuilt from the unexpired rows").
@@ -163,9 +195,21 @@ impl App {
             applied += page.len();
             self.apply_revocations(&page);
             if page.len() < LOG_PAGE as usize {
+                self.freshness.confirm();
                 return Ok(applied);
             }
         }
+    }
+
+    /// How long since the index was last confirmed current.
+    pub fn revocation_lag(&self) -> Duration {
+        self.freshness.lag()
+    }
+
+    /// Whether this process may validate tokens: its index was confirmed
+    /// current within `max_revocation_lag`. If not, it fails closed.
+    pub fn is_current(&self) -> bool {
+        self.revocation_lag() <= self.config.max_revocation_lag
     }
 
     /// Records an audit event. A failure is logged, not returned: the
@@ -192,4 +236,43 @@ fn new_stored_key(config: &Config, now: UnixTime) -> Result<StoredKey, AppError>
         retired_at: None,
         publish_until: None,
     })
+}
+
+/// The master key: configured, read from a file, or — for the embedded
+/// default only — generated once in the data directory (mode 0600).
+fn master_key(source: &MasterKeySource) -> Result<Sealer, AppError> {
+    let bad = |e: &dyn std::fmt::Display| AppError::MasterKey(e.to_string());
+    let text = match source {
+        MasterKeySource::Value(secret) => secret.expose().to_owned(),
+        MasterKeySource::File(path) => {
+            std::fs::read_to_string(path).map_err(|e| bad(&format!("{}: {e}", path.display())))?
+        }
+        MasterKeySource::DataDir(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(path)?,
+            Err(e) => return Err(bad(&format!("{}: {e}", path.display()))),
+        },
+    };
+    Sealer::from_text(&text).map_err(|e| bad(&e))
+}
+
+fn create_key_file(path: &std::path::Path) -> Result<String, AppError> {
+    use std::io::Write;
+    let text = Sealer::generate_text().map_err(|e| AppError::MasterKey(e.to_string()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(text.as_bytes()).map_err(|e| AppError::MasterKey(e.to_string()))?;
+            file.sync_all().map_err(|e| AppError::MasterKey(e.to_string()))?;
+            Ok(text)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read_to_string(path).map_err(|e| AppError::MasterKey(e.to_string()))
+        }
+        Err(e) => Err(AppError::MasterKey(format!("{}: {e}", path.display()))),
+    }
 }

@@ -127,6 +127,27 @@ pub struct Settings {
     /// matches, comma-separated [default: none].
     #[arg(long, env = "SESSIOND_CORS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Option<Vec<String>>,
+    /// PostgreSQL URL (`postgres://user@host/db?sslmode=verify-full&sslrootcert=…`) for
+    /// several nodes sharing state [default: SQLite in the data directory].
+    #[arg(long, env = "SESSIOND_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Most connections in the pool [default: 10].
+    #[arg(long, env = "SESSIOND_DATABASE_MAX_CONNECTIONS", value_name = "N")]
+    pub database_max_connections: Option<u32>,
+    /// PostgreSQL statement timeout [default: 5s].
+    #[arg(long, env = "SESSIOND_DATABASE_STATEMENT_TIMEOUT", value_name = "DURATION")]
+    pub database_statement_timeout: Option<ConfigDuration>,
+    /// Master key (32 bytes, base64) sealing signing keys at rest; required with
+    /// PostgreSQL [default: generated in DATA_DIR/master.key for SQLite].
+    #[arg(long, env = "SESSIOND_MASTER_KEY", value_name = "BASE64", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// File holding the master key.
+    #[arg(long, env = "SESSIOND_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// A node that cannot confirm its revocation index is current for this
+    /// long reports not ready and refuses to validate [default: 5s].
+    #[arg(long, env = "SESSIOND_MAX_REVOCATION_LAG", value_name = "DURATION")]
+    pub max_revocation_lag: Option<ConfigDuration>,
 }
 
 fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
@@ -157,6 +178,12 @@ impl Settings {
             session_retention: self.session_retention.or(lower.session_retention),
             audit_retention: self.audit_retention.or(lower.audit_retention),
             cors_allowed_origins: self.cors_allowed_origins.or(lower.cors_allowed_origins),
+            database_url: self.database_url.or(lower.database_url),
+            database_max_connections: self.database_max_connections.or(lower.database_max_connections),
+            database_statement_timeout: self.database_statement_timeout.or(lower.database_statement_timeout),
+            master_key: self.master_key.or(lower.master_key),
+            master_key_file: self.master_key_file.or(lower.master_key_file),
+            max_revocation_lag: self.max_revocation_lag.or(lower.max_revocation_lag),
         }
     }
 
@@ -224,6 +251,60 @@ pub struct Config {
     pub audit_retention: Duration,
     /// CORS origins allowed with credentials.
     pub cors_allowed_origins: Vec<String>,
+    /// Where state is kept.
+    pub database: Database,
+    /// Where the master key comes from.
+    pub master_key: MasterKeySource,
+    /// Longest a node may go without confirming its index is current.
+    pub max_revocation_lag: Duration,
+}
+
+/// The database.
+#[derive(Clone)]
+pub enum Database {
+    /// The embedded default: a file in the data directory.
+    Sqlite(PathBuf),
+    /// A shared PostgreSQL database.
+    Postgres {
+        /// Connection URL (may carry a password: never printed).
+        url: String,
+        /// Pool size.
+        max_connections: u32,
+        /// `statement_timeout`.
+        statement_timeout: Duration,
+    },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres { max_connections, .. } => {
+                f.debug_struct("Postgres").field("max_connections", max_connections).finish_non_exhaustive()
+            }
+        }
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Clone)]
+pub enum MasterKeySource {
+    /// Given directly (`SESSIOND_MASTER_KEY`).
+    Value(crate::secrets::Secret),
+    /// Read from a file.
+    File(PathBuf),
+    /// Generated on first use in the data directory (SQLite only).
+    DataDir(PathBuf),
+}
+
+impl std::fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("Value(***)"),
+            Self::File(p) => f.debug_tuple("File").field(p).finish(),
+            Self::DataDir(p) => f.debug_tuple("DataDir").field(p).finish(),
+        }
+    }
 }
 
 impl Config {
@@ -251,8 +332,29 @@ impl Config {
             return Err(ConfigError("max_body_bytes must be at least 1024".into()));
         }
         let default_cost = PasswordCost::default();
+        let data_dir = s.data_dir.clone().unwrap_or_else(|| PathBuf::from("sessiond-data"));
+        let database = match s.database_url.clone() {
+            None => Database::Sqlite(data_dir.join("sessiond.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Database::Postgres {
+                url,
+                max_connections: s.database_max_connections.unwrap_or(10).max(1),
+                statement_timeout: secs(s.database_statement_timeout, 5),
+            },
+            Some(_) => return Err(ConfigError("database_url must be a postgres:// URL".into())),
+        };
+        let master_key =
+            match (s.master_key.clone(), s.master_key_file.clone(), &database) {
+                (Some(key), _, _) => MasterKeySource::Value(crate::secrets::Secret::new(key)),
+                (None, Some(path), _) => MasterKeySource::File(path),
+                (None, None, Database::Sqlite(_)) => MasterKeySource::DataDir(data_dir.join("master.key")),
+                (None, None, Database::Postgres { .. }) => return Err(ConfigError(
+                    "PostgreSQL needs a master key shared by every node: set SESSIOND_MASTER_KEY or --master-key-file \
+                     (generate one with `head -c32 /dev/urandom | base64`)"
+                        .into(),
+                )),
+            };
         Ok(Config {
-            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("sessiond-data")),
+            data_dir,
             audience: s.audience.unwrap_or_else(|| issuer.clone()),
             issuer,
             listen,
@@ -277,12 +379,10 @@ impl Config {
             session_retention: secs(s.session_retention, 30 * 86400),
             audit_retention: secs(s.audit_retention, 90 * 86400),
             cors_allowed_origins: validate_origins(s.cors_allowed_origins.unwrap_or_default())?,
+            database,
+            master_key,
+            max_revocation_lag: secs(s.max_revocation_lag, 5),
         })
-    }
-
-    /// Path of the embedded SQLite database.
-    pub fn sqlite_path(&self) -> PathBuf {
-        self.data_dir.join("sessiond.db")
     }
 }
 

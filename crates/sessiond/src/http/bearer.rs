@@ -32,6 +32,9 @@ impl FromRequestParts<Arc<App>> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         let token = Self::token(parts)?.ok_or_else(|| ApiError::bearer(false, "a Bearer token is required"))?;
+        if !app.is_current() {
+            return Err(ApiError::not_current());
+        }
         match app.validator.validate(token, app.clock.now().0) {
             Ok(claims) => Ok(Bearer(claims)),
             Err(Rejection::Revoked) => Err(ApiError::bearer(true, "the token has been revoked")),

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     NotFound,
     /// The server failed.
     ServerError,
+    /// The server cannot answer safely right now (RFC 6749 §4.1.2.1).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -45,6 +47,7 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::NotFound => "not_found",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -55,6 +58,7 @@ impl ErrorCode {
             Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -128,6 +132,12 @@ impl ApiError {
         Self::new(ErrorCode::ServerError, "internal error")
     }
 
+    /// 503: this node cannot confirm its revocation index is current, so it
+    /// refuses to validate rather than accept a token that may be revoked.
+    pub fn not_current() -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, "revocation state is not current; try again")
+    }
+
     /// The error code.
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -197,6 +207,7 @@ mod tests {
             (InsufficientScope, 403),
             (NotFound, 404),
             (ServerError, 500),
+            (TemporarilyUnavailable, 503),
         ];
         for (code, status) in table {
             assert_eq!(code.status().as_u16(), status, "{}", code.as_str());

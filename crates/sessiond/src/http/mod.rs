@@ -51,6 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/admin/users/{name}/enable", post(admin::enable_user))
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app);

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use crate::app::App;
 use crate::domain::EndReason;
 use crate::sessions::{record_end, Actor};
-use crate::store::{PruneCounts, StoreError};
+use crate::store::{Change, PruneCounts, StoreError};
 
 /// How often the log is polled for entries written by other processes.
 /// Entries written by this process reach its index before the request that
@@ -29,12 +29,19 @@ pub fn spawn_background(app: Arc<App>) -> JoinHandle<()> {
         for tick in [&mut follow, &mut keys, &mut prune] {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
+        // Other nodes announce their writes (PostgreSQL); the poll above is
+        // the safety net and the heartbeat that keeps `/readyz` honest.
+        let mut feed = app.store.change_feed();
         loop {
             tokio::select! {
-                _ = follow.tick() => {
-                    if let Err(e) = app.catch_up().await {
-                        tracing::warn!(error = %e, "could not read the revocation log");
+                _ = follow.tick() => follow_log(&app).await,
+                change = next_change(&mut feed) => {
+                    if change == Some(Change::Keys) {
+                        if let Err(e) = app.reload_keys().await {
+                            tracing::warn!(error = %e, "could not reload signing keys");
+                        }
                     }
+                    follow_log(&app).await;
                 }
                 _ = keys.tick() => {
                     if let Err(e) = app.reload_keys().await {
@@ -50,6 +57,26 @@ pub fn spawn_background(app: Arc<App>) -> JoinHandle<()> {
             }
         }
     })
+}
+
+async fn follow_log(app: &App) {
+    if let Err(e) = app.catch_up().await {
+        tracing::warn!(error = %e, "could not read the revocation log");
+    }
+}
+
+/// The next announced change; never, without a feed.
+async fn next_change(feed: &mut Option<tokio::sync::mpsc::Receiver<Change>>) -> Option<Change> {
+    match feed {
+        Some(rx) => match rx.recv().await {
+            Some(change) => Some(change),
+            None => {
+                *feed = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
 }
 
 /// One pruning pass: index entries past their horizon, sessions past a

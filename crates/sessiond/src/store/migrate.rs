@@ -26,6 +26,9 @@ macro_rules! migrations {
 /// The SQLite migrations.
 pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql");
 
+/// The PostgreSQL migrations: the same files, PostgreSQL types.
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql");
+
 /// Applies every migration not yet applied. Each runs in its own
 /// transaction that first claims its version row: a second process starting
 /// at the same moment waits on that row and then skips the migration.

@@ -11,14 +11,16 @@
 mod migrate;
 mod records;
 mod rows;
+mod sealing;
 mod sql;
 mod traits;
 
 pub use records::{
-    Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation, RefreshTokenInfo,
+    Change, Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation, RefreshTokenInfo,
     RejectReason, Rotation, SessionSelector, SignInOutcome,
 };
-pub use sql::SqlStore;
+pub use sealing::{SealError, Sealer};
+pub use sql::{Backend, SqlStore};
 pub use traits::{AccountStore, AuditStore, KeyStore, RevocationStore, SessionStore};
 
 /// A storage failure.

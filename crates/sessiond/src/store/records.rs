@@ -179,3 +179,14 @@ pub struct PruneCounts {
     /// Audit events past retention.
     pub audit_events: u64,
 }
+
+/// A change announced by another node (PostgreSQL LISTEN/NOTIFY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// New revocation log entries.
+    Revocation,
+    /// Signing keys changed.
+    Keys,
+    /// The connection was re-established: announcements may have been lost.
+    Resync,
+}

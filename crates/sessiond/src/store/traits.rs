@@ -136,6 +136,9 @@ pub trait RevocationStore {
     async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
     /// Revocations with `seq` above `after`, in order, at most `limit`.
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError>;
+    /// Announcements of changes made by other nodes, if the backend has them
+    /// (PostgreSQL LISTEN/NOTIFY). Polling the log works without it.
+    fn change_feed(&self) -> Option<tokio::sync::mpsc::Receiver<super::Change>>;
     /// The highest sequence number written so far (0 if none).
     async fn last_revocation_seq(&self) -> Result<i64, StoreError>;
     /// Deletes what can no longer matter: expired revocations and refresh

@@ -32,6 +32,9 @@ pub async fn introspect_token(
     if client.kind != ClientKind::Confidential {
         return Err(ApiError::invalid_client("only confidential clients may introspect tokens"));
     }
+    if !app.is_current() {
+        return Err(ApiError::not_current());
+    }
     if token.len() > MAX_TOKEN_BYTES {
         return Err(ApiError::invalid_request("token too large"));
     }

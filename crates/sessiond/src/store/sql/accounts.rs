@@ -58,7 +58,7 @@ impl AccountStore for SqlStore {
         now: UnixTime,
         horizon: UnixTime,
     ) -> Result<Option<(User, Ended)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_log_tx().await?;
         // Keep the first disable time if already disabled.
         let sql = format!(
             "UPDATE users SET disabled_at = CASE WHEN disabled_at IS NULL THEN $1 ELSE disabled_at END
@@ -70,7 +70,7 @@ impl AccountStore for SqlStore {
         };
         let user = rows::user(&row)?;
         let which = SessionSelector::OfUser { user: &user.id, except: None };
-        let mut ended = end_sessions_in(&mut tx, which, EndReason::UserDisabled, now, horizon).await?;
+        let mut ended = end_sessions_in(self, &mut tx, which, EndReason::UserDisabled, now, horizon).await?;
         // A cut-off as well: it also covers a token minted by a request that
         // raced with this transaction.
         let cutoff = NewRevocation {
@@ -79,7 +79,7 @@ impl AccountStore for SqlStore {
             cutoff: Some(now),
             expires_at: horizon,
         };
-        ended.revocations.extend(append_revocations_in(&mut tx, &[cutoff], now).await?);
+        ended.revocations.extend(append_revocations_in(self, &mut tx, &[cutoff], now).await?);
         tx.commit().await?;
         Ok(Some((user, ended)))
     }
@@ -131,7 +131,7 @@ impl AccountStore for SqlStore {
         now: UnixTime,
         horizon: UnixTime,
     ) -> Result<Option<Vec<Revocation>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_log_tx().await?;
         let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {
             return Ok(None);
@@ -147,7 +147,7 @@ impl AccountStore for SqlStore {
             cutoff: Some(now),
             expires_at: horizon,
         };
-        let revocations = append_revocations_in(&mut tx, &[cutoff], now).await?;
+        let revocations = append_revocations_in(self, &mut tx, &[cutoff], now).await?;
         tx.commit().await?;
         Ok(Some(revocations))
     }

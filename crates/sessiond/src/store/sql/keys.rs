@@ -10,7 +10,11 @@ use crate::tokens::StoredKey;
 impl KeyStore for SqlStore {
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let sql = format!("SELECT {} FROM signing_keys ORDER BY created_at, kid", rows::KEY_COLUMNS);
-        self.fetch_all(sqlx::query(&sql), rows::key).await
+        let mut keys = self.fetch_all(sqlx::query(&sql), rows::key).await?;
+        for key in &mut keys {
+            key.private_der = self.open_key(key.kid.as_str(), &key.private_der)?;
+        }
+        Ok(keys)
     }
 
     async fn add_signing_key(&self, key: &StoredKey, publish_until: UnixTime) -> Result<(), StoreError> {
@@ -20,7 +24,8 @@ impl KeyStore for SqlStore {
             .bind(publish_until.0)
             .execute(&mut *tx)
             .await?;
-        insert_key(&mut tx, key).await?;
+        insert_key(self, &mut tx, key).await?;
+        self.notify(&mut tx, "keys").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -33,21 +38,22 @@ impl KeyStore for SqlStore {
         if existing > 0 {
             return Ok(false);
         }
-        insert_key(&mut tx, key).await?;
+        insert_key(self, &mut tx, key).await?;
         tx.commit().await?;
         Ok(true)
     }
 }
 
-async fn insert_key(tx: &mut Tx<'_>, key: &StoredKey) -> Result<(), StoreError> {
+async fn insert_key(store: &SqlStore, tx: &mut Tx<'_>, key: &StoredKey) -> Result<(), StoreError> {
     let jwk = serde_json::to_string(&key.jwk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let sealed = store.sealer.seal(key.kid.as_str(), &key.private_der).map_err(|e| StoreError::Corrupt(e.0))?;
     sqlx::query(
         "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, retired_at, publish_until)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(key.kid.as_str())
     .bind(key.alg.as_str())
-    .bind(key.private_der.clone())
+    .bind(sealed)
     .bind(jwk)
     .bind(key.created_at.0)
     .bind(key.retired_at.map(|t| t.0))
@@ -56,4 +62,17 @@ async fn insert_key(tx: &mut Tx<'_>, key: &StoredKey) -> Result<(), StoreError> 
     .await
     .map_err(|e| conflict(e, "signing key"))?;
     Ok(())
+}
+
+impl SqlStore {
+    /// The plaintext of a stored key. Keys stored before sealing existed are
+    /// plain PKCS#1/PKCS#8 DER (a SEQUENCE, first byte 0x30) and are read as
+    /// they are.
+    fn open_key(&self, kid: &str, stored: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if stored.first() == Some(&0x30) {
+            tracing::warn!(kid, "signing key stored unsealed; rotate keys to seal them");
+            return Ok(stored.to_vec());
+        }
+        self.sealer.open(kid, stored).map_err(|e| StoreError::Corrupt(e.0))
+    }
 }

@@ -9,8 +9,8 @@ use crate::store::{AuditStore, NewRevocation, PruneCounts, RevocationStore, Stor
 #[async_trait]
 impl RevocationStore for SqlStore {
     async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let out = append_revocations_in(&mut tx, new, now).await?;
+        let mut tx = self.begin_log_tx().await?;
+        let out = append_revocations_in(self, &mut tx, new, now).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -18,6 +18,10 @@ impl RevocationStore for SqlStore {
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError> {
         let sql = format!("SELECT {} FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2", rows::REVOCATION_COLUMNS);
         self.fetch_all(sqlx::query(&sql).bind(after).bind(i64::from(limit)), rows::revocation).await
+    }
+
+    fn change_feed(&self) -> Option<tokio::sync::mpsc::Receiver<crate::store::Change>> {
+        self.url.as_deref().map(super::listen::spawn)
     }
 
     async fn last_revocation_seq(&self) -> Result<i64, StoreError> {

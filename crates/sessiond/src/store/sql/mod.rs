@@ -9,33 +9,95 @@
 //! row locks.
 mod accounts;
 mod keys;
+mod listen;
 mod log;
 mod sessions;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sessiond_guard::{Revocation, RevocationKind};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use super::rows;
+use super::sealing::Sealer;
 use super::{Ended, NewRevocation, SessionSelector, StoreError};
+use crate::config::Database;
 use crate::domain::{EndReason, UnixTime};
 
 type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 type Tx<'c> = Transaction<'c, Any>;
 
+/// The channel on which PostgreSQL announces changes to every node.
+const CHANGES_CHANNEL: &str = "sessiond_changes";
+/// Advisory lock that orders writers of the revocation log (PostgreSQL).
+const LOG_LOCK: i64 = 0x5e55_10d0;
+/// Advisory lock that lets one node at a time run migrations (PostgreSQL).
+const MIGRATION_LOCK: i64 = 0x5e55_10d1;
+
+/// Which database runs behind the `Any` driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// Shared by several nodes.
+    Postgres,
+}
+
 /// The SQL store.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    backend: Backend,
+    sealer: Arc<Sealer>,
+    /// For LISTEN (PostgreSQL only).
+    url: Option<String>,
 }
 
 impl SqlStore {
+    /// Opens the configured database, creating and migrating it as needed.
+    pub async fn open(database: &Database, sealer: Sealer) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        match database {
+            Database::Sqlite(path) => Self::open_sqlite(path, sealer).await,
+            Database::Postgres { url, max_connections, statement_timeout } => {
+                Self::open_postgres(url, *max_connections, *statement_timeout, sealer).await
+            }
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn open_postgres(url: &str, max: u32, timeout: Duration, sealer: Sealer) -> Result<Self, StoreError> {
+        let timeout_ms = timeout.as_millis().max(1);
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        // One node migrates at a time; the others wait, then find nothing to do.
+        let mut lock = pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await?;
+        let migrated = super::migrate::run(&pool, super::migrate::POSTGRES).await;
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await?;
+        migrated?;
+        Ok(Self { pool, backend: Backend::Postgres, sealer: Arc::new(sealer), url: Some(url.to_owned()) })
+    }
+
     /// Opens (creating if needed) the SQLite database at `path` in WAL mode
     /// and applies migrations.
-    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
+    async fn open_sqlite(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
         let encoded = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
         let url = format!("sqlite://{encoded}?mode=rwc");
         let pool = AnyPoolOptions::new()
@@ -56,7 +118,29 @@ impl SqlStore {
             .await?;
         sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&pool).await?;
         super::migrate::run(&pool, super::migrate::SQLITE).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, backend: Backend::Sqlite, sealer: Arc::new(sealer), url: None })
+    }
+
+    /// Starts a transaction that will append to the revocation log. On
+    /// PostgreSQL it first takes the log's advisory lock, held to commit:
+    /// log writers then commit in `seq` order, so a follower reading rows
+    /// past its last `seq` never skips one that commits later. Taking it
+    /// first, before any row lock, keeps the lock order the same everywhere.
+    /// (SQLite has a single writer already.)
+    async fn begin_log_tx(&self) -> Result<Tx<'static>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_LOCK).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Tells the other nodes, at commit, that something changed.
+    async fn notify(&self, tx: &mut Tx<'_>, what: &str) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(what).execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     async fn fetch_optional<'q, T>(
@@ -84,8 +168,10 @@ fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
     }
 }
 
-/// Appends revocations inside `tx`, returning them with their `seq`.
+/// Appends revocations inside `tx` (begun with `begin_log_tx`), returning
+/// them with their `seq`, and announces them at commit.
 async fn append_revocations_in(
+    store: &SqlStore,
     tx: &mut Tx<'_>,
     new: &[NewRevocation],
     now: UnixTime,
@@ -111,12 +197,16 @@ async fn append_revocations_in(
             expires_at: r.expires_at.0,
         });
     }
+    if !out.is_empty() {
+        store.notify(tx, "revocation").await?;
+    }
     Ok(out)
 }
 
 /// Ends the selected live sessions inside `tx`: marks them ended, revokes
 /// their grants, appends one `session` revocation each.
 async fn end_sessions_in(
+    store: &SqlStore,
     tx: &mut Tx<'_>,
     which: SessionSelector<'_>,
     reason: EndReason,
@@ -160,7 +250,7 @@ async fn end_sessions_in(
             cutoff: None,
             expires_at: horizon,
         };
-        revocations.extend(append_revocations_in(tx, &[new], now).await?);
+        revocations.extend(append_revocations_in(store, tx, &[new], now).await?);
     }
     Ok(Ended { sessions, revocations })
 }

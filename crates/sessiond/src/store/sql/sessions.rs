@@ -65,7 +65,9 @@ impl SessionStore for SqlStore {
     ) -> Result<SignInOutcome, StoreError> {
         let session = &sign_in.session;
         let now = session.created_at;
-        let mut tx = self.pool.begin().await?;
+        // Only the end-oldest policy can end sessions (and so append to the log).
+        let may_end = policy.limit.max.is_some() && policy.limit.policy == crate::domain::LimitPolicy::EndOldest;
+        let mut tx = if may_end { self.begin_log_tx().await? } else { self.pool.begin().await? };
         // Lock the user's row: concurrent sign-ins of one user queue here, so
         // the count below cannot be stale when the limit is enforced.
         let locked =
@@ -92,9 +94,15 @@ impl SessionStore for SqlStore {
             Admission::EndOldest(n) => {
                 for id in live_ids.into_iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
                     let id = SessionId::new(id);
-                    let one =
-                        end_sessions_in(&mut tx, SessionSelector::One(&id), EndReason::SessionLimit, now, horizon)
-                            .await?;
+                    let one = end_sessions_in(
+                        self,
+                        &mut tx,
+                        SessionSelector::One(&id),
+                        EndReason::SessionLimit,
+                        now,
+                        horizon,
+                    )
+                    .await?;
                     ended.sessions.extend(one.sessions);
                     ended.revocations.extend(one.revocations);
                 }
@@ -172,11 +180,12 @@ impl SessionStore for SqlStore {
                 return Ok(Rotation::Rejected(RejectReason::SessionNotLive));
             }
             // RFC 9700 §4.14.2: a used refresh token came back. Either the
-            // client or an attacker holds a stolen copy; end the session.
+            // client or an attacker holds a stolen copy; end the session, in a
+            // transaction of its own that takes the log lock first.
+            drop(tx);
             let ended =
-                end_sessions_in(&mut tx, SessionSelector::One(&session.id), EndReason::RefreshReuse, now, horizon)
-                    .await?;
-            tx.commit().await?;
+                self.end_sessions(SessionSelector::One(&session.id), EndReason::RefreshReuse, now, horizon).await?;
+
             return Ok(Rotation::Reused {
                 session_id: session.id,
                 user_id: session.user_id,
@@ -218,7 +227,7 @@ impl SessionStore for SqlStore {
         now: UnixTime,
         horizon: UnixTime,
     ) -> Result<RefreshRevocation, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_log_tx().await?;
         let base = "UPDATE grants SET revoked_at = $1
                     WHERE revoked_at IS NULL AND id IN (SELECT grant_id FROM refresh_tokens WHERE token_hash = $2)";
         let revoked = match client_id {
@@ -248,7 +257,7 @@ impl SessionStore for SqlStore {
                 cutoff: None,
                 expires_at: horizon,
             };
-            revocations = append_revocations_in(&mut tx, &[new], now).await?;
+            revocations = append_revocations_in(self, &mut tx, &[new], now).await?;
         }
         tx.commit().await?;
         Ok(RefreshRevocation::Revoked { grant, revocations })
@@ -309,8 +318,8 @@ impl SessionStore for SqlStore {
         now: UnixTime,
         horizon: UnixTime,
     ) -> Result<Ended, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let ended = end_sessions_in(&mut tx, which, reason, now, horizon).await?;
+        let mut tx = self.begin_log_tx().await?;
+        let ended = end_sessions_in(self, &mut tx, which, reason, now, horizon).await?;
         tx.commit().await?;
         Ok(ended)
     }
