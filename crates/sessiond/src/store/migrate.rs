@@ -58,3 +58,29 @@ pub async fn run(pool: &AnyPool, migrations: &[Migration]) -> Result<(), StoreEr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(backend: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations_file_for_file() {
+        let (sqlite, postgres) = (files("sqlite"), files("postgres"));
+        assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
+        let listed = |m: &[Migration]| m.iter().map(|m| m.name.to_owned()).collect::<Vec<_>>();
+        assert_eq!(listed(SQLITE), sqlite, "every SQLite file is embedded, in order");
+        assert_eq!(listed(POSTGRES), postgres, "every PostgreSQL file is embedded, in order");
+        for (i, m) in SQLITE.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{} is numbered {}", m.name, m.version);
+        }
+    }
+}

@@ -1,19 +1,18 @@
 //! The `sessiond` binary: management commands and `serve`, on real data
 //! directories, with and without a server running on the same data.
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tempfile::TempDir;
 
-use crate::support::{s, TestApp, TestClient};
+use crate::support::{s, TestApp, TestClient, TestData};
 
-pub fn sessiond(dir: &Path) -> Command {
+pub fn sessiond(data: &TestData) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessiond"));
-    cmd.arg("--data-dir").arg(dir).args(["--password-memory-kib", "256", "--password-iterations", "1"]);
+    data.configure(&mut cmd);
+    cmd.args(["--password-memory-kib", "256", "--password-iterations", "1"]);
     cmd.env_remove("SESSIOND_LOG");
     cmd
 }
@@ -32,7 +31,7 @@ pub fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-pub fn cli(dir: &Path, args: &[&str]) -> Output {
+pub fn cli(dir: &TestData, args: &[&str]) -> Output {
     let mut cmd = sessiond(dir);
     cmd.args(args);
     run(cmd, None)
@@ -41,7 +40,7 @@ pub fn cli(dir: &Path, args: &[&str]) -> Output {
 #[tokio::test]
 async fn management_commands_work_while_a_server_runs_on_the_same_data() {
     let t = TestApp::spawn().await;
-    let dir = t.dir.path();
+    let dir = &*t.data;
 
     let mut add = sessiond(dir);
     add.args(["user", "add", "alice", "--password-stdin", "--json"]);
@@ -106,10 +105,10 @@ async fn management_commands_work_while_a_server_runs_on_the_same_data() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a removed client cannot authenticate");
 }
 
-#[test]
-fn bad_input_to_the_cli_fails_with_a_message() {
-    let dir = TempDir::new().unwrap();
-    let d = dir.path();
+#[tokio::test]
+async fn bad_input_to_the_cli_fails_with_a_message() {
+    let data = TestData::new().await;
+    let d = &*data;
     let cases: &[&[&str]] = &[
         &["user", "add", "bad name"],
         &["user", "disable", "nobody"],
@@ -135,18 +134,18 @@ fn bad_input_to_the_cli_fails_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 }
 
-#[test]
-fn configuration_errors_are_reported_not_ignored() {
-    let dir = TempDir::new().unwrap();
-    let toml = dir.path().join("sessiond.toml");
+#[tokio::test]
+async fn configuration_errors_are_reported_not_ignored() {
+    let data = TestData::new().await;
+    let toml = data.path().join("sessiond.toml");
     std::fs::write(&toml, "acces_token_ttl = \"5m\"\n").unwrap();
-    let mut cmd = sessiond(dir.path());
+    let mut cmd = sessiond(&data);
     cmd.arg("--config").arg(&toml).args(["user", "list"]);
     let out = run(cmd, None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("acces_token_ttl"));
 
-    let mut cmd = sessiond(dir.path());
+    let mut cmd = sessiond(&data);
     cmd.env("SESSIOND_ISSUR", "https://typo").args(["user", "list"]);
     let out = run(cmd, None);
     assert!(!out.status.success());
@@ -172,7 +171,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts `sessiond serve` and reads its banner up to the line that ends it.
-pub fn serve(dir: &Path, configure: impl FnOnce(&mut Command)) -> Server {
+pub fn serve(dir: &TestData, configure: impl FnOnce(&mut Command)) -> Server {
     let port = free_port();
     let mut cmd = sessiond(dir);
     cmd.args(["--listen", &format!("127.0.0.1:{port}")]);
@@ -214,8 +213,8 @@ pub fn word_after<'a>(text: &'a str, marker: &str) -> &'a str {
 
 #[tokio::test]
 async fn first_start_prints_working_credentials_once() {
-    let dir = TempDir::new().unwrap();
-    let server = serve(dir.path(), |_| {});
+    let dir = TestData::new().await;
+    let server = serve(&dir, |_| {});
     assert!(server.banner.contains("First start"), "{}", server.banner);
     let client = TestClient {
         id: word_after(&server.banner, "client_id").to_owned(),
@@ -243,14 +242,14 @@ async fn first_start_prints_working_credentials_once() {
     assert!(body.get("refresh_token").is_some());
     drop(server);
 
-    let again = serve(dir.path(), |_| {});
+    let again = serve(&dir, |_| {});
     assert!(!again.banner.contains("First start"), "credentials are shown once: {}", again.banner);
     assert!(!again.banner.contains(&admin_password));
 }
 
 #[tokio::test]
 async fn environment_overrides_the_file_and_flags_override_the_environment() {
-    let dir = TempDir::new().unwrap();
+    let dir = TestData::new().await;
     let toml = dir.path().join("sessiond.toml");
     std::fs::write(&toml, "access_token_ttl = \"2m\"\n").unwrap();
     let ttl_of = |server: &Server| {
@@ -273,16 +272,16 @@ async fn environment_overrides_the_file_and_flags_override_the_environment() {
             body["expires_in"].as_u64().unwrap()
         }
     };
-    let data = |name: &str| dir.path().join(name);
-    let file_only = serve(&data("a"), |c| {
+    let (a, b, c) = (TestData::new().await, TestData::new().await, TestData::new().await);
+    let file_only = serve(&a, |c| {
         c.arg("--config").arg(&toml);
     });
     assert_eq!(ttl_of(&file_only).await, 120);
-    let env = serve(&data("b"), |c| {
+    let env = serve(&b, |c| {
         c.arg("--config").arg(&toml).env("SESSIOND_ACCESS_TOKEN_TTL", "90");
     });
     assert_eq!(ttl_of(&env).await, 90);
-    let flag = serve(&data("c"), |c| {
+    let flag = serve(&c, |c| {
         c.arg("--config").arg(&toml).env("SESSIOND_ACCESS_TOKEN_TTL", "90").args(["--access-token-ttl", "30s"]);
     });
     assert_eq!(ttl_of(&flag).await, 30);

@@ -4,14 +4,13 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tempfile::TempDir;
 
 use crate::cli::{cli, json, run, serve, sessiond, Server};
-use crate::support::{s, TestClient};
+use crate::support::{s, TestClient, TestData};
 
 const ISSUER: &str = "http://sessiond.test";
 
-fn start(dir: &std::path::Path) -> Server {
+fn start(dir: &TestData) -> Server {
     serve(dir, |c: &mut Command| {
         c.args(["--issuer", ISSUER]);
     })
@@ -56,17 +55,17 @@ impl Remote {
 
 #[tokio::test]
 async fn revocations_survive_sigkill_and_restart() {
-    let dir = TempDir::new().unwrap();
-    let mut add = sessiond(dir.path());
+    let dir = TestData::new().await;
+    let mut add = sessiond(&dir);
     add.args(["user", "add", "alice", "--password-stdin"]);
     assert!(run(add, Some("alice password\n")).status.success());
 
     let registered = json(&cli(
-        dir.path(),
+        &dir,
         &["client", "add", "app", "--grant", "client_credentials", "password", "refresh_token", "--json"],
     ));
     let client = TestClient { id: s(&registered, "client_id"), secret: s(&registered, "client_secret") };
-    let mut server = start(dir.path());
+    let mut server = start(&dir);
     let mut remote = Remote { base: server.base.clone(), client, http: reqwest::Client::new() };
 
     let revoked_access = remote.sign_in().await;
@@ -94,13 +93,11 @@ async fn revocations_survive_sigkill_and_restart() {
     server.child.wait().unwrap();
 
     // While no server runs, the CLI already sees the revocations.
-    let out = json(&cli(
-        dir.path(),
-        &["--issuer", ISSUER, "token", "introspect", &s(&revoked_access, "access_token"), "--json"],
-    ));
+    let out =
+        json(&cli(&dir, &["--issuer", ISSUER, "token", "introspect", &s(&revoked_access, "access_token"), "--json"]));
     assert_eq!(out, serde_json::json!({"active": false}));
 
-    let server = start(dir.path());
+    let server = start(&dir);
     remote.base = server.base.clone();
     let dead = [
         s(&revoked_access, "access_token"),

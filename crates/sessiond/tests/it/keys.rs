@@ -55,8 +55,7 @@ async fn rotation_keeps_old_tokens_verifiable_until_they_expire() {
 async fn keys_survive_a_restart_and_are_not_regenerated() {
     let t = TestApp::spawn().await;
     let kid_before = t.app.keys().signing_key().kid().clone();
-    let dir = t.dir;
-    let again = TestApp::spawn_in(dir, |s| s).await;
+    let again = TestApp::spawn_on(t.data.clone(), |s| s).await;
     assert_eq!(again.app.keys().signing_key().kid(), &kid_before);
     assert_eq!(again.jwks().await.keys.len(), 1);
 }
@@ -76,5 +75,21 @@ async fn discovery_advertises_what_exists() {
         // Every advertised endpoint answers.
         let jwks = t.http.get(doc["jwks_uri"].as_str().unwrap()).send().await.unwrap();
         assert_eq!(jwks.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn the_suite_runs_on_the_backend_the_environment_names() {
+    let t = TestApp::spawn().await;
+    let sqlite_file = t.data.path().join("sessiond.db");
+    assert_eq!(sqlite_file.exists(), !t.data.is_postgres(), "PostgreSQL when SESSIOND_TEST_DATABASE_URL is set");
+    // Signing keys are sealed at rest on either backend.
+    let client = t.client(&[GrantType::ClientCredentials], "").await;
+    let (status, _) = t.token(&client, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, StatusCode::OK);
+    if !t.data.is_postgres() {
+        assert!(t.data.path().join("master.key").exists(), "the embedded default generates its master key");
+        let db = std::fs::read(&sqlite_file).unwrap();
+        assert!(!db.windows(4).any(|w| w == [0x30, 0x81, 0x87, 0x02]), "no PKCS#8 P-256 key in the clear");
     }
 }

@@ -15,13 +15,102 @@ use sessiond::secrets::Secret;
 use sessiond::{accounts, http, App};
 use tempfile::TempDir;
 
+/// Where a test keeps its state: a temporary directory, and — when
+/// `SESSIOND_TEST_DATABASE_URL` names a PostgreSQL server — a database of its
+/// own on that server, dropped at the end.
+pub struct TestData {
+    pub dir: TempDir,
+    pub database_url: Option<String>,
+    db: Option<TestDatabase>,
+}
+
+/// The master key tests on PostgreSQL share (32 zero-ish bytes, base64).
+pub const TEST_MASTER_KEY: &str = "c2Vzc2lvbmQgdGVzdCBtYXN0ZXIga2V5IDMyIGJ5dGU=";
+
+impl TestData {
+    pub async fn new() -> Arc<TestData> {
+        let db = match std::env::var("SESSIOND_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(TestDatabase::create(&url).await),
+            _ => None,
+        };
+        Arc::new(TestData { dir: TempDir::new().unwrap(), database_url: db.as_ref().map(|d| d.url.clone()), db })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Whether the tests run on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_some()
+    }
+
+    /// Settings that open this data, with a cheap password hash.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            data_dir: Some(self.dir.path().to_path_buf()),
+            database_url: self.database_url.clone(),
+            master_key: self.database_url.as_ref().map(|_| TEST_MASTER_KEY.to_owned()),
+            password_memory_kib: Some(256),
+            password_iterations: Some(1),
+            ..Settings::default()
+        }
+    }
+
+    /// Points a `sessiond` command at this data.
+    pub fn configure(&self, cmd: &mut std::process::Command) {
+        cmd.arg("--data-dir").arg(self.dir.path());
+        if let Some(url) = &self.database_url {
+            cmd.env("SESSIOND_DATABASE_URL", url).env("SESSIOND_MASTER_KEY", TEST_MASTER_KEY);
+        }
+    }
+}
+
+/// A database created for one test on the server at
+/// `SESSIOND_TEST_DATABASE_URL`.
+struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create(admin_url: &str) -> TestDatabase {
+        use sqlx::Connection;
+        let name = format!("sessiond_t_{}", sessiond::secrets::random_token(9).to_lowercase().replace(['-', '_'], "x"));
+        let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("SESSIOND_TEST_DATABASE_URL reachable");
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE \"{name}\"").as_str()).await.unwrap();
+        let mut url = url::Url::parse(admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        TestDatabase { admin_url: admin_url.to_owned(), name, url: url.to_string() }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A running server and handles on its insides.
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
-    pub dir: TempDir,
+    pub data: Arc<TestData>,
 }
 
 /// A registered client's credentials.
@@ -31,33 +120,22 @@ pub struct TestClient {
     pub secret: String,
 }
 
-/// Settings every test starts from: a cheap password hash.
-pub fn test_settings(dir: &Path) -> Settings {
-    Settings {
-        data_dir: Some(dir.to_path_buf()),
-        password_memory_kib: Some(256),
-        password_iterations: Some(1),
-        ..Settings::default()
-    }
-}
-
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|s| s).await
     }
 
-    /// Spawns with settings adjusted by `adjust`, on a fresh data directory.
+    /// Spawns with settings adjusted by `adjust`, on fresh data.
     pub async fn spawn_with(adjust: impl FnOnce(Settings) -> Settings) -> TestApp {
-        let dir = TempDir::new().unwrap();
-        Self::spawn_in(dir, adjust).await
+        Self::spawn_on(TestData::new().await, adjust).await
     }
 
-    /// Spawns on an existing data directory.
-    pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(Settings) -> Settings) -> TestApp {
+    /// Spawns on existing data.
+    pub async fn spawn_on(data: Arc<TestData>, adjust: impl FnOnce(Settings) -> Settings) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let settings = adjust(Settings { issuer: Some(base.clone()), ..test_settings(dir.path()) });
+        let settings = adjust(Settings { issuer: Some(base.clone()), ..data.settings() });
         let config = Config::resolve(settings).unwrap();
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let app = App::open(config, clock.clone()).await.unwrap();
@@ -65,7 +143,7 @@ impl TestApp {
         let max_header = app.config.max_header_bytes;
         tokio::spawn(async move { http::serve(listener, router, max_header, pending()).await });
         sessiond::revocation::spawn_background(app.clone());
-        TestApp { base, app, clock, http: reqwest::Client::new(), dir }
+        TestApp { base, app, clock, http: reqwest::Client::new(), data }
     }
 
     pub fn url(&self, path: &str) -> String {
