@@ -19,7 +19,13 @@ pub async fn first_start(app: &App) -> Result<Option<FirstStart>, CliError> {
         return Ok(None);
     }
     let admin_password = Secret::new(secrets::random_token(15));
-    accounts::create_user(app, "admin", &admin_password, true).await.map_err(CliError::from_display)?;
+    match accounts::create_user(app, "admin", &admin_password, true).await {
+        Ok(_) => {}
+        // Another node starting on the same database at the same moment
+        // bootstrapped first; its banner shows the credentials.
+        Err(accounts::AccountError::Exists(_)) => return Ok(None),
+        Err(e) => return Err(CliError::from_display(e)),
+    }
     let demo = NewClient {
         name: "demo".into(),
         kind: ClientKind::Confidential,

@@ -3,9 +3,9 @@
 use std::process::Command;
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::cli::{cli, json, run, serve, sessiond, Server};
+use crate::remote::Remote;
 use crate::support::{s, TestClient, TestData};
 
 const ISSUER: &str = "http://sessiond.test";
@@ -14,43 +14,6 @@ fn start(dir: &TestData) -> Server {
     serve(dir, |c: &mut Command| {
         c.args(["--issuer", ISSUER]);
     })
-}
-
-struct Remote {
-    base: String,
-    client: TestClient,
-    http: reqwest::Client,
-}
-
-impl Remote {
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .basic_auth(&self.client.id, Some(&self.client.secret))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn sign_in(&self) -> Value {
-        let (status, body) = self
-            .post("/oauth2/token", &[("grant_type", "password"), ("username", "alice"), ("password", "alice password")])
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    async fn client_token(&self) -> String {
-        s(&self.post("/oauth2/token", &[("grant_type", "client_credentials")]).await.1, "access_token")
-    }
-
-    async fn active(&self, token: &str) -> bool {
-        self.post("/oauth2/introspect", &[("token", token)]).await.1["active"].as_bool().unwrap()
-    }
 }
 
 #[tokio::test]
@@ -66,27 +29,19 @@ async fn revocations_survive_sigkill_and_restart() {
     ));
     let client = TestClient { id: s(&registered, "client_id"), secret: s(&registered, "client_secret") };
     let mut server = start(&dir);
-    let mut remote = Remote { base: server.base.clone(), client, http: reqwest::Client::new() };
+    let mut remote = Remote::new(&server.base, &client);
 
-    let revoked_access = remote.sign_in().await;
-    let logged_out = remote.sign_in().await;
-    let revoked_refresh = remote.sign_in().await;
-    let control = remote.sign_in().await;
+    let revoked_access = remote.sign_in("alice", "alice password").await;
+    let logged_out = remote.sign_in("alice", "alice password").await;
+    let revoked_refresh = remote.sign_in("alice", "alice password").await;
+    let control = remote.sign_in("alice", "alice password").await;
     let cc_revoked = remote.client_token().await;
     let cc_control = remote.client_token().await;
 
     for token in [s(&revoked_access, "access_token"), s(&revoked_refresh, "refresh_token"), cc_revoked.clone()] {
-        let (status, _) = remote.post("/oauth2/revoke", &[("token", &token)]).await;
-        assert_eq!(status, StatusCode::OK);
+        remote.revoke(&token).await;
     }
-    let r = remote
-        .http
-        .post(format!("{}/logout", remote.base))
-        .bearer_auth(s(&logged_out, "access_token"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    remote.logout(&s(&logged_out, "access_token")).await;
 
     // Crash: no shutdown, no flush, nothing.
     server.child.kill().unwrap();

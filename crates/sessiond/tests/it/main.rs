@@ -4,10 +4,13 @@
 
 mod api;
 mod cli;
+mod cluster;
 mod crash;
 mod errors;
 mod grants;
 mod keys;
+mod pg;
+mod remote;
 mod revocation;
 mod sessions;
 mod support;

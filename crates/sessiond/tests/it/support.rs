@@ -21,7 +21,8 @@ use tempfile::TempDir;
 pub struct TestData {
     pub dir: TempDir,
     pub database_url: Option<String>,
-    db: Option<TestDatabase>,
+    /// Dropped with the data.
+    _db: Option<TestDatabase>,
 }
 
 /// The master key tests on PostgreSQL share (32 zero-ish bytes, base64).
@@ -33,7 +34,12 @@ impl TestData {
             Ok(url) if !url.is_empty() => Some(TestDatabase::create(&url).await),
             _ => None,
         };
-        Arc::new(TestData { dir: TempDir::new().unwrap(), database_url: db.as_ref().map(|d| d.url.clone()), db })
+        Arc::new(TestData { dir: TempDir::new().unwrap(), database_url: db.as_ref().map(|d| d.url.clone()), _db: db })
+    }
+
+    /// Data on a PostgreSQL database the caller owns (not dropped here).
+    pub fn on_database(url: &str) -> Arc<TestData> {
+        Arc::new(TestData { dir: TempDir::new().unwrap(), database_url: Some(url.to_owned()), _db: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -42,7 +48,7 @@ impl TestData {
 
     /// Whether the tests run on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.db.is_some()
+        self.database_url.is_some()
     }
 
     /// Settings that open this data, with a cheap password hash.

@@ -1,0 +1,216 @@
+//! Several nodes on one PostgreSQL database agree on every revocation.
+//! These tests need PostgreSQL: `SESSIOND_TEST_DATABASE_URL` (CI sets it),
+//! and for the restart test the server binaries (it runs one of its own).
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+
+use crate::cli::{cli, json, run, serve, sessiond, Server};
+use crate::pg::PrivatePostgres;
+use crate::remote::Remote;
+use crate::support::{s, TestClient, TestData};
+
+const ISSUER: &str = "http://sessiond.cluster";
+
+/// Data on the test PostgreSQL server, or `None` (the test then says it was
+/// skipped) when none is configured.
+async fn cluster_data(test: &str) -> Option<std::sync::Arc<TestData>> {
+    let data = TestData::new().await;
+    if !data.is_postgres() {
+        eprintln!("{test}: skipped, SESSIOND_TEST_DATABASE_URL is not set");
+        return None;
+    }
+    Some(data)
+}
+
+/// A user and a client, made with the CLI.
+fn provision(data: &TestData) -> TestClient {
+    let mut add = sessiond(data);
+    add.args(["user", "add", "alice", "--password-stdin"]);
+    assert!(run(add, Some("alice password\n")).status.success());
+    let registered = json(&cli(
+        data,
+        &["client", "add", "app", "--grant", "client_credentials", "password", "refresh_token", "--json"],
+    ));
+    TestClient { id: s(&registered, "client_id"), secret: s(&registered, "client_secret") }
+}
+
+fn node(data: &TestData) -> Server {
+    serve(data, |c: &mut Command| {
+        c.args(["--issuer", ISSUER, "--max-revocation-lag", "2s"]);
+    })
+}
+
+/// Waits (bounded) until the token is inactive on `r`.
+async fn until_inactive(what: &str, r: &Remote, token: &str) {
+    eventually(what, || async { !r.active(token).await }).await;
+}
+
+/// Waits (bounded) until `check` holds; the revocation reaches other nodes
+/// through NOTIFY within milliseconds, but this is a test, not a benchmark.
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_agree_and_a_restarted_node_is_current_before_it_serves() {
+    let Some(data) = cluster_data("three_nodes").await else { return };
+    let client = provision(&data);
+    let mut nodes = vec![node(&data), node(&data), node(&data)];
+    let remotes: Vec<Remote> = nodes.iter().map(|n| Remote::new(&n.base, &client)).collect();
+    let (n1, n2, n3) = (&remotes[0], &remotes[1], &remotes[2]);
+
+    let a = n1.sign_in("alice", "alice password").await;
+    let b = n2.sign_in("alice", "alice password").await;
+    let machine = n3.client_token().await;
+    for r in &remotes {
+        for token in [s(&a, "access_token"), s(&b, "access_token"), machine.clone()] {
+            assert!(r.active(&token).await, "every node accepts every node's tokens");
+        }
+    }
+
+    // Revoked on node 1: inactive on 2 and 3.
+    n1.revoke(&s(&a, "access_token")).await;
+    for r in [n2, n3] {
+        until_inactive("revocation reaches another node", r, &s(&a, "access_token")).await;
+    }
+    // Logged out on node 2: inactive on 1 and 3, refresh refused on 3.
+    n2.logout(&s(&b, "access_token")).await;
+    for r in [n1, n3] {
+        until_inactive("logout reaches another node", r, &s(&b, "access_token")).await;
+    }
+    assert_eq!(n3.refresh(&s(&b, "refresh_token")).await.0, StatusCode::BAD_REQUEST);
+    assert!(n2.active(&machine).await, "unrelated tokens live on");
+
+    // Node 2 dies; revocations happen meanwhile; it comes back current.
+    let c = n1.sign_in("alice", "alice password").await;
+    nodes[1].child.kill().unwrap();
+    nodes[1].child.wait().unwrap();
+    n1.revoke(&s(&c, "access_token")).await;
+    n3.revoke(&machine).await;
+    nodes[1] = node(&data);
+    let n2 = Remote::new(&nodes[1].base, &client);
+    // Its very first answers, with no waiting: it caught up before it served.
+    assert!(!n2.active(&s(&c, "access_token")).await);
+    assert!(!n2.active(&machine).await);
+    assert!(n2.ready().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refresh_token_raced_on_two_nodes_never_has_two_successors() {
+    let Some(data) = cluster_data("refresh_race").await else { return };
+    let client = provision(&data);
+    let nodes = [node(&data), node(&data)];
+    let (n1, n2) = (Remote::new(&nodes[0].base, &client), Remote::new(&nodes[1].base, &client));
+    for round in 0..30 {
+        let tokens = n1.sign_in("alice", "alice password").await;
+        let rt = s(&tokens, "refresh_token");
+        let results = join_all([n1.refresh(&rt), n2.refresh(&rt), n1.refresh(&rt), n2.refresh(&rt)]).await;
+        let winners: Vec<_> = results.iter().filter(|(status, _)| *status == StatusCode::OK).collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one successor, got {results:?}");
+        // The losers were reuse: the session is over, the successor dead too.
+        let (status, _) = n2.refresh(&s(&winners[0].1, "refresh_token")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "round {round}");
+        assert!(
+            !n1.active(&s(&winners[0].1, "access_token")).await || !n2.active(&s(&winners[0].1, "access_token")).await
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_catch_up_after_postgresql_restarts_under_load() {
+    if std::env::var("SESSIOND_TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        eprintln!("postgres_restart: skipped, SESSIOND_TEST_DATABASE_URL is not set");
+        return;
+    }
+    let pg = PrivatePostgres::start().expect("PostgreSQL server binaries (CI installs them)");
+    let data = TestData::on_database(&pg.url());
+    let client = provision(&data);
+    let nodes = [node(&data), node(&data), node(&data)];
+    let remotes: Vec<Remote> = nodes.iter().map(|n| Remote::new(&n.base, &client)).collect();
+
+    let mut revoked = Vec::new();
+    let mut live = Vec::new();
+    for i in 0..6 {
+        let tokens = remotes[i % 3].sign_in("alice", "alice password").await;
+        if i % 2 == 0 {
+            remotes[(i + 1) % 3].revoke(&s(&tokens, "access_token")).await;
+            revoked.push(s(&tokens, "access_token"));
+        } else {
+            live.push(s(&tokens, "access_token"));
+        }
+    }
+    for r in &remotes {
+        for t in &revoked {
+            until_inactive("revocations applied before the restart", r, t).await;
+        }
+    }
+
+    // Load: every node is asked about every revoked token, over and over,
+    // while clients keep asking for tokens. No answer may call one active.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, remotes, revoked) = (stop.clone(), remotes.clone(), revoked.clone());
+        tokio::spawn(async move {
+            let (mut answers, mut refused) = (0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for r in &remotes {
+                    for t in &revoked {
+                        let (status, body) = r.post("/oauth2/introspect", &[("token", t)]).await;
+                        match status {
+                            StatusCode::OK => {
+                                assert_eq!(body["active"], false, "a revoked token came back to life");
+                                answers += 1;
+                            }
+                            // Fail closed while the node cannot confirm it is current.
+                            _ => refused += 1,
+                        }
+                    }
+                    let _ = r.post("/oauth2/token", &[("grant_type", "client_credentials")]).await;
+                }
+            }
+            (answers, refused)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A quick restart, within the staleness bound.
+    pg.restart();
+    for r in &remotes {
+        eventually("node ready again after the restart", || r.ready()).await;
+    }
+    // An outage longer than the bound: every node reports not ready and
+    // refuses to validate (fails closed) until it has caught up again.
+    pg.stop();
+    for r in &remotes {
+        eventually("node reports not ready during the outage", || async { !r.ready().await }).await;
+        let (status, body) = r.post("/oauth2/introspect", &[("token", &live[0])]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("temporarily_unavailable"))
+        );
+    }
+    pg.start_again();
+    for r in &remotes {
+        eventually("node ready again after the outage", || r.ready()).await;
+    }
+    // Revocations made after the restart still reach every node (the change
+    // feed reconnected, or the poll caught them).
+    let fresh = remotes[0].sign_in("alice", "alice password").await;
+    remotes[2].revoke(&s(&fresh, "access_token")).await;
+    for r in &remotes {
+        until_inactive("post-restart revocation reaches every node", r, &s(&fresh, "access_token")).await;
+        for t in &live {
+            assert!(r.active(t).await, "unrevoked tokens stay valid");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answers, refused) = load.await.unwrap();
+    eprintln!("postgres_restart: {answers} answers, {refused} refused while not current");
+    assert!(answers > 0 && refused > 0, "the load ran through the outage ({answers} answers, {refused} refused)");
+}
