@@ -1,12 +1,11 @@
 //! `sessiond session …`
 use clap::Subcommand;
-use serde::Serialize;
 
 use super::output::Format;
 use super::CliError;
 use crate::app::App;
 use crate::domain::{EndReason, Session, SessionId};
-use crate::sessions::{end_session, Actor};
+use crate::sessions::{end_session, Actor, SessionView};
 
 /// Session subcommands.
 #[derive(Debug, Subcommand)]
@@ -29,33 +28,6 @@ pub enum SessionCommand {
     },
 }
 
-#[derive(Serialize)]
-struct SessionLine {
-    sid: String,
-    user_id: String,
-    client_id: String,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
-    ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl From<&Session> for SessionLine {
-    fn from(s: &Session) -> Self {
-        Self {
-            sid: s.id.to_string(),
-            user_id: s.user_id.to_string(),
-            client_id: s.client_id.to_string(),
-            created_at: s.created_at.0,
-            last_seen_at: s.last_seen_at.0,
-            expires_at: s.expires_at().0,
-            ip: s.context.ip.clone(),
-            user_agent: s.context.user_agent.clone(),
-        }
-    }
-}
-
 /// Runs a session subcommand.
 pub async fn run(app: &App, cmd: SessionCommand) -> Result<(), CliError> {
     let now = app.clock.now();
@@ -73,13 +45,13 @@ pub async fn run(app: &App, cmd: SessionCommand) -> Result<(), CliError> {
                 }
                 None => all_live(app).await?,
             };
-            let lines: Vec<SessionLine> = sessions.iter().map(SessionLine::from).collect();
-            format.print(&lines, || {
+            let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, None)).collect();
+            format.print(&views, || {
                 let mut out = format!("{:<24} {:<24} {:<24} {:<16} USER_AGENT", "SID", "USER_ID", "CLIENT_ID", "IP");
-                for s in &lines {
-                    let ip = s.ip.as_deref().unwrap_or("-");
-                    let ua = s.user_agent.as_deref().unwrap_or("-");
-                    out.push_str(&format!("\n{:<24} {:<24} {:<24} {:<16} {ua}", s.sid, s.user_id, s.client_id, ip));
+                for s in &sessions {
+                    let ip = s.context.ip.as_deref().unwrap_or("-");
+                    let ua = s.context.user_agent.as_deref().unwrap_or("-");
+                    out.push_str(&format!("\n{:<24} {:<24} {:<24} {:<16} {ua}", s.id, s.user_id, s.client_id, ip));
                 }
                 out
             });

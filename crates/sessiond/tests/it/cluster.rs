@@ -214,3 +214,52 @@ async fn nodes_catch_up_after_postgresql_restarts_under_load() {
     eprintln!("postgres_restart: {answers} answers, {refused} refused while not current");
     assert!(answers > 0 && refused > 0, "the load ran through the outage ({answers} answers, {refused} refused)");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_limit_holds_across_nodes() {
+    let Some(data) = cluster_data("session_limit").await else { return };
+    let client = provision(&data);
+    let limited = |data: &TestData| {
+        serve(data, |c: &mut Command| {
+            c.args(["--issuer", ISSUER, "--max-sessions-per-user", "3"]);
+        })
+    };
+    let nodes = [limited(&data), limited(&data), limited(&data)];
+    let remotes: Vec<Remote> = nodes.iter().map(|n| Remote::new(&n.base, &client)).collect();
+    let form = [("grant_type", "password"), ("username", "alice"), ("password", "alice password")];
+    let attempts = (0..9).map(|i| remotes[i % 3].post("/oauth2/token", &form));
+    let results = join_all(attempts).await;
+    let admitted = results.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+    assert_eq!(admitted, 3, "three sign-ins admitted across three nodes: {results:?}");
+    for (status, body) in results.iter().filter(|(status, _)| *status != StatusCode::OK) {
+        assert_eq!((*status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_connections_use_tls_when_the_url_asks() {
+    if std::env::var("SESSIOND_TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        eprintln!("postgres_tls: skipped, SESSIOND_TEST_DATABASE_URL is not set");
+        return;
+    }
+    let pg = PrivatePostgres::start_with_tls().expect("PostgreSQL server binaries (CI installs them)");
+    let verified = format!("{}?sslmode=verify-full&sslrootcert={}", pg.url(), pg.ca_file());
+    // A node on a verified TLS connection works, and the server sees TLS.
+    let data = TestData::on_database(&verified);
+    let client = provision(&data);
+    let server = node(&data);
+    let token = Remote::new(&server.base, &client).client_token().await;
+    assert!(Remote::new(&server.base, &client).active(&token).await);
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&verified).await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(ssl, "the connection is encrypted");
+    // Without the CA the server's certificate is not trusted: refused, clearly.
+    let untrusted = TestData::on_database(&format!("{}?sslmode=verify-full", pg.url()));
+    let out = cli(&untrusted, &["user", "list"]);
+    assert!(!out.status.success(), "an unverifiable server is refused");
+    assert!(!out.stderr.is_empty());
+}

@@ -27,6 +27,21 @@ fn is_root() -> bool {
 impl PrivatePostgres {
     /// Starts one, or `None` where PostgreSQL is not installed.
     pub fn start() -> Option<PrivatePostgres> {
+        Self::start_with(false)
+    }
+
+    /// Starts one that also accepts TLS, with a certificate for 127.0.0.1
+    /// signed by a test CA (see `ca_file`).
+    pub fn start_with_tls() -> Option<PrivatePostgres> {
+        Self::start_with(true)
+    }
+
+    /// The CA that signed the TLS server's certificate.
+    pub fn ca_file(&self) -> String {
+        self.dir.path().join("ca.crt").display().to_string()
+    }
+
+    fn start_with(tls: bool) -> Option<PrivatePostgres> {
         let bin = find_bin()?;
         let dir = TempDir::new().unwrap();
         if is_root() {
@@ -34,7 +49,34 @@ impl PrivatePostgres {
             assert!(Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap().success());
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.path().display());
+        let mut options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.path().display());
+        if tls {
+            // A test CA and a server certificate it signs (rustls refuses a
+            // self-signed CA certificate presented as the server's own).
+            let script = r#"set -e
+                openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sessiond-test-ca -keyout ca.key -out ca.crt
+                openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr
+                printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext.cnf
+                openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out server.crt -extfile ext.cnf
+                chmod 600 server.key"#;
+            let made = Command::new("sh")
+                .args(["-c", script])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(made.success(), "openssl could not make certificates");
+            let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            if is_root() {
+                Command::new("chown").args(["postgres"]).arg(&key).arg(&crt).status().unwrap();
+            }
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                crt.display(),
+                key.display()
+            ));
+        }
         let pg = PrivatePostgres { dir, bin, port, options };
         assert!(pg.run("initdb", &["-D", &pg.data(), "-U", "postgres", "--auth=trust", "--no-sync"]), "initdb failed");
         pg.start_again();

@@ -8,14 +8,13 @@ use axum::Json;
 use serde_json::{json, Value};
 use sessiond_guard::AccessClaims;
 
-use super::view::SessionView;
 use crate::app::App;
 use crate::domain::{AuditFilter, EndReason, SessionId, UnixTime, User, UserId};
 use crate::http::bearer::Bearer;
 use crate::http::context::RequestContext;
 use crate::http::error::ApiError;
 use crate::http::params::{QueryParams, Segment};
-use crate::sessions::{self, Actor};
+use crate::sessions::{self, Actor, SessionView};
 
 /// The calling administrator: a user token of an enabled admin user.
 async fn admin(app: &App, claims: &AccessClaims, context: crate::domain::SignInContext) -> Result<Actor, ApiError> {

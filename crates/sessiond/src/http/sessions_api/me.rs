@@ -8,14 +8,13 @@ use axum::Json;
 use serde_json::json;
 use sessiond_guard::AccessClaims;
 
-use super::view::SessionView;
 use crate::app::App;
 use crate::domain::{EndReason, SessionId, UserId};
 use crate::http::bearer::Bearer;
 use crate::http::context::RequestContext;
 use crate::http::error::ApiError;
 use crate::http::params::{QueryParams, Segment};
-use crate::sessions::{end_session, end_user_sessions, Actor};
+use crate::sessions::{end_session, end_user_sessions, Actor, SessionView};
 
 /// The caller's user and session; client tokens have neither.
 fn me(claims: &AccessClaims) -> Result<(UserId, SessionId), ApiError> {

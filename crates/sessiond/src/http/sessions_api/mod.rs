@@ -2,4 +2,3 @@
 //! and end their own sessions (`me`), administrators anyone's (`admin`).
 pub mod admin;
 pub mod me;
-mod view;
