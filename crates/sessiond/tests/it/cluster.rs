@@ -62,7 +62,7 @@ async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check
 async fn three_nodes_agree_and_a_restarted_node_is_current_before_it_serves() {
     let Some(data) = cluster_data("three_nodes").await else { return };
     let client = provision(&data);
-    let mut nodes = vec![node(&data), node(&data), node(&data)];
+    let mut nodes = [node(&data), node(&data), node(&data)];
     let remotes: Vec<Remote> = nodes.iter().map(|n| Remote::new(&n.base, &client)).collect();
     let (n1, n2, n3) = (&remotes[0], &remotes[1], &remotes[2]);
 
