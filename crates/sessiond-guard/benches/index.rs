@@ -44,18 +44,21 @@ fn claims(ids: &mut Ids) -> AccessClaims {
     }
 }
 
-/// An index with `n` entries: mostly revoked tokens and sessions, some
-/// grants, a few user and client cut-offs, as a busy server would hold.
+/// An index with `n` entries as a busy server would hold them: mostly
+/// revoked tokens and ended sessions, some grants, and a thousand user and a
+/// hundred client cut-offs (users disabled, clients removed are rare).
 fn index_with(n: usize, ids: &mut Ids) -> (RevocationIndex, Vec<String>) {
     let mut index = RevocationIndex::new();
     let mut jtis = Vec::new();
     for seq in 0..n {
-        let kind = match seq % 10 {
-            0..=5 => RevocationKind::Token,
-            6..=7 => RevocationKind::Session,
-            8 => RevocationKind::Grant,
-            _ if seq % 1000 == 9 => RevocationKind::User,
-            _ => RevocationKind::Client,
+        let kind = match seq {
+            _ if seq < 1_000 => RevocationKind::User,
+            _ if seq < 1_100 => RevocationKind::Client,
+            _ => match seq % 20 {
+                0..=11 => RevocationKind::Token,
+                12..=16 => RevocationKind::Session,
+                _ => RevocationKind::Grant,
+            },
         };
         let subject = ids.next();
         if kind == RevocationKind::Token {

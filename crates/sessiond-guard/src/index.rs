@@ -12,9 +12,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
+use crate::prefilter::Prefilter;
 use crate::AccessClaims;
 
 /// What a revocation applies to.
@@ -104,17 +102,50 @@ struct Keyer(RandomState, RandomState);
 
 impl Keyer {
     fn key(&self, id: &str) -> Key {
-        let mut raw = [0u8; 16];
-        if id.len() == 22 && URL_SAFE_NO_PAD.decode_slice(id, &mut raw) == Ok(16) {
-            let (a, b) = raw.split_at(8);
-            let (a, b) = (
-                u64::from_le_bytes(a.try_into().unwrap_or_default()),
-                u64::from_le_bytes(b.try_into().unwrap_or_default()),
-            );
-            return Key(a, b);
+        match decode_id(id.as_bytes()) {
+            Some(key) => key,
+            None => Key(self.0.hash_one(id), self.1.hash_one(id)),
         }
-        Key(self.0.hash_one(id), self.1.hash_one(id))
     }
+}
+
+const INVALID: u8 = 0xff;
+
+/// base64url alphabet → 6-bit values.
+const BASE64URL: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The 128 bits of a canonical 22-character base64url id (the shape of every
+/// sessiond id); `None` for anything else. A dedicated decoder: this runs up
+/// to five times per validation.
+fn decode_id(id: &[u8]) -> Option<Key> {
+    let (body, last) = match id {
+        [body @ .., last] if id.len() == 22 => (body, *last),
+        _ => return None,
+    };
+    let mut acc: u128 = 0;
+    for &c in body {
+        let v = BASE64URL[c as usize];
+        if v == INVALID {
+            return None;
+        }
+        acc = (acc << 6) | u128::from(v);
+    }
+    // 21 × 6 = 126 bits; the last character carries 2 more and 4 zero bits.
+    let v = BASE64URL[last as usize];
+    if v == INVALID || v & 0b1111 != 0 {
+        return None;
+    }
+    acc = (acc << 2) | u128::from(v >> 4);
+    Some(Key((acc >> 64) as u64, acc as u64))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,9 +154,16 @@ struct Cutoff {
     expires_at: i64,
 }
 
+/// Salts that keep the same id in different maps apart in the prefilter.
+const TOKEN_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
+const GRANT_SALT: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const SESSION_SALT: u64 = 0x1656_67B1_9E37_79F9;
+
 /// The in-memory index of live revocations.
 pub struct RevocationIndex {
     keyer: Keyer,
+    /// Covers `tokens`, `grants` and `sessions`, the maps that grow large.
+    prefilter: Prefilter,
     tokens: KeyMap<i64>,
     grants: KeyMap<i64>,
     sessions: KeyMap<i64>,
@@ -145,6 +183,7 @@ impl RevocationIndex {
     pub fn new() -> Self {
         Self {
             keyer: Keyer(RandomState::new(), RandomState::new()),
+            prefilter: Prefilter::with_capacity(0),
             tokens: KeyMap::default(),
             grants: KeyMap::default(),
             sessions: KeyMap::default(),
@@ -157,16 +196,19 @@ impl RevocationIndex {
     /// Whether the token is revoked. Only hash look-ups; maps that are empty
     /// are not consulted at all.
     pub fn is_revoked(&self, claims: &AccessClaims) -> bool {
-        let hit = |map: &KeyMap<i64>, id: Option<&str>| match id {
-            Some(id) if !map.is_empty() => map.contains_key(&self.keyer.key(id)),
+        let hit = |map: &KeyMap<i64>, salt: u64, id: Option<&str>| match id {
+            Some(id) if !map.is_empty() => {
+                let key = self.keyer.key(id);
+                self.prefilter.may_contain(key.0 ^ salt, key.1 ^ salt) && map.contains_key(&key)
+            }
             _ => false,
         };
         let cut = |map: &KeyMap<Cutoff>, id: &str| {
             !map.is_empty() && map.get(&self.keyer.key(id)).is_some_and(|c| claims.iat <= c.at)
         };
-        hit(&self.tokens, Some(&claims.jti))
-            || hit(&self.sessions, claims.sid.as_deref())
-            || hit(&self.grants, claims.gid.as_deref())
+        hit(&self.tokens, TOKEN_SALT, Some(&claims.jti))
+            || hit(&self.sessions, SESSION_SALT, claims.sid.as_deref())
+            || hit(&self.grants, GRANT_SALT, claims.gid.as_deref())
             || cut(&self.users, &claims.sub)
             || cut(&self.clients, &claims.client_id)
     }
@@ -189,17 +231,27 @@ impl RevocationIndex {
     /// cut-off.
     pub fn apply(&mut self, r: &Revocation) {
         let key = self.keyer.key(&r.subject);
-        let later = |old: &mut i64, new: i64| *old = (*old).max(new);
-        match r.kind {
-            RevocationKind::Token => later(self.tokens.entry(key).or_insert(r.expires_at), r.expires_at),
-            RevocationKind::Grant => later(self.grants.entry(key).or_insert(r.expires_at), r.expires_at),
-            RevocationKind::Session => later(self.sessions.entry(key).or_insert(r.expires_at), r.expires_at),
+        let (map, salt) = match r.kind {
+            RevocationKind::Token => (&mut self.tokens, TOKEN_SALT),
+            RevocationKind::Grant => (&mut self.grants, GRANT_SALT),
+            RevocationKind::Session => (&mut self.sessions, SESSION_SALT),
             RevocationKind::User | RevocationKind::Client => {
                 let map = if r.kind == RevocationKind::User { &mut self.users } else { &mut self.clients };
                 let at = r.cutoff.unwrap_or(r.expires_at);
                 let c = map.entry(key).or_insert(Cutoff { at, expires_at: r.expires_at });
                 c.at = c.at.max(at);
                 c.expires_at = c.expires_at.max(r.expires_at);
+                self.last_seq = self.last_seq.max(r.seq);
+                return;
+            }
+        };
+        let fresh = !map.contains_key(&key);
+        let exp = map.entry(key).or_insert(r.expires_at);
+        *exp = (*exp).max(r.expires_at);
+        if fresh {
+            self.prefilter.insert(key.0 ^ salt, key.1 ^ salt);
+            if self.prefilter.is_overfull() {
+                self.rebuild_prefilter();
             }
         }
         self.last_seq = self.last_seq.max(r.seq);
@@ -214,7 +266,25 @@ impl RevocationIndex {
         self.sessions.retain(|_, exp| *exp > now);
         self.users.retain(|_, c| c.expires_at > now);
         self.clients.retain(|_, c| c.expires_at > now);
-        before - self.len()
+        let dropped = before - self.len();
+        if dropped > 0 {
+            self.rebuild_prefilter();
+        }
+        dropped
+    }
+
+    /// Sizes the prefilter for the current entries (its size is rounded up to
+    /// a power of two, which leaves room to grow) and refills it. Kept as
+    /// small as the false-positive rate allows, so that it stays in cache.
+    fn rebuild_prefilter(&mut self) {
+        let entries = self.tokens.len() + self.grants.len() + self.sessions.len();
+        let mut filter = Prefilter::with_capacity(entries);
+        for (map, salt) in [(&self.tokens, TOKEN_SALT), (&self.grants, GRANT_SALT), (&self.sessions, SESSION_SALT)] {
+            for key in map.keys() {
+                filter.insert(key.0 ^ salt, key.1 ^ salt);
+            }
+        }
+        self.prefilter = filter;
     }
 
     /// Highest sequence number applied.
@@ -312,6 +382,34 @@ mod tests {
         assert_eq!(index.len(), 1);
         assert_eq!(index.prune(250), 0, "keeps the later expiry");
         assert_eq!(index.last_seq(), 2);
+    }
+
+    #[test]
+    fn the_prefilter_never_hides_a_revoked_token_through_growth_and_pruning() {
+        let mut index = RevocationIndex::new();
+        let jti = |i: usize| format!("token-{i}");
+        for i in 0..20_000 {
+            // Half expire at 100, half at 200; the filter grows several times.
+            index.apply(&rev(i as i64, RevocationKind::Token, &jti(i), None, if i % 2 == 0 { 100 } else { 200 }));
+        }
+        let revoked = |index: &RevocationIndex, i: usize| index.is_revoked(&claims(&jti(i), None, "u", 0));
+        assert!((0..20_000).all(|i| revoked(&index, i)));
+        assert!(!(20_000..21_000).any(|i| revoked(&index, i)), "live tokens stay live");
+        assert_eq!(index.prune(150), 10_000);
+        assert!((0..20_000).all(|i| revoked(&index, i) == (i % 2 == 1)));
+    }
+
+    #[test]
+    fn ids_decode_to_their_128_bits() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let raw: [u8; 16] = *b"0123456789abcdef";
+        let id = URL_SAFE_NO_PAD.encode(raw);
+        let key = decode_id(id.as_bytes()).unwrap();
+        assert_eq!(((u128::from(key.0) << 64) | u128::from(key.1)).to_be_bytes(), raw);
+        assert!(decode_id(b"AAAAAAAAAAAAAAAAAAAAAB").is_none(), "non-canonical trailing bits");
+        assert!(decode_id(b"AAAAAAAAAAAAAAAAAAAA+A").is_none(), "not base64url");
+        assert!(decode_id(b"AAAA").is_none());
     }
 
     #[test]

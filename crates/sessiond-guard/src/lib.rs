@@ -32,6 +32,7 @@ mod cache;
 mod claims;
 mod index;
 mod jwk;
+mod prefilter;
 mod validator;
 mod verify;
 
