@@ -19,13 +19,13 @@ command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exi
 targets=()
 read -r SQLITE_ID SQLITE_SECRET < <(bench_client sqlite)
 start_node sqlite 39101 http://127.0.0.1:39101
-taskset -pc 0 "${PIDS[-1]}" >/dev/null
+taskset -a -pc 0 "${PIDS[-1]}" >/dev/null
 targets+=("sessiond-sqlite http://127.0.0.1:39101 $SQLITE_ID $SQLITE_SECRET")
 if [ -n "${SESSIOND_BENCH_DATABASE_URL:-}" ]; then
     DB=$(new_pg_db "$SESSIOND_BENCH_DATABASE_URL")
     read -r PG_ID PG_SECRET < <(bench_client pg "$DB")
     start_node pg 39102 http://127.0.0.1:39102 "$DB"
-    taskset -pc 0 "${PIDS[-1]}" >/dev/null
+    taskset -a -pc 0 "${PIDS[-1]}" >/dev/null
     targets+=("sessiond-postgres http://127.0.0.1:39102 $PG_ID $PG_SECRET")
 fi
 PORT=39002 taskset -c 0 /tmp/ceiling-target/release/ceiling >"$WORK/ceiling.out" 2>&1 &

@@ -11,4 +11,4 @@ DB=$(new_pg_db "$SESSIOND_BENCH_DATABASE_URL")
 read -r ID SECRET < <(bench_client node1 "$DB")
 for n in 1 2 3; do start_node "node$n" "3920$n" http://sessiond.bench "$DB"; done
 REVOKE_NODE=http://127.0.0.1:39201 CHECK_NODE=http://127.0.0.1:39203 CLIENT_ID=$ID CLIENT_SECRET=$SECRET COUNT=$COUNT \
-    "$ROOT/target/release/examples/propagation"
+    "$TARGET/release/examples/propagation"
