@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side HTTP throughput with ../shared/perf/run.sh (wrk): sessiond on
-# SQLite, sessiond on PostgreSQL (if SESSIOND_BENCH_DATABASE_URL names a
+# SQLite, sessiond on PostgreSQL (if BENCH_DATABASE_URL names a
 # server), and the ceiling server, alternated for ROUNDS rounds in one run.
 #
 #   bench/http-throughput.sh [ROUNDS]     (default 3; DURATION, CONNS as run.sh)
@@ -21,8 +21,8 @@ read -r SQLITE_ID SQLITE_SECRET < <(bench_client sqlite)
 start_node sqlite 39101 http://127.0.0.1:39101
 taskset -a -pc 0 "${PIDS[-1]}" >/dev/null
 targets+=("sessiond-sqlite http://127.0.0.1:39101 $SQLITE_ID $SQLITE_SECRET")
-if [ -n "${SESSIOND_BENCH_DATABASE_URL:-}" ]; then
-    DB=$(new_pg_db "$SESSIOND_BENCH_DATABASE_URL")
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+    DB=$(new_pg_db "$BENCH_DATABASE_URL")
     read -r PG_ID PG_SECRET < <(bench_client pg "$DB")
     start_node pg 39102 http://127.0.0.1:39102 "$DB"
     taskset -a -pc 0 "${PIDS[-1]}" >/dev/null

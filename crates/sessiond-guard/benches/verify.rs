@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use sessiond_guard::{AccessClaims, Jwk, KeySet, Verifier, ACCESS_TOKEN_TYPE};
+use sessiond_guard::{AccessClaims, Jwk, KeySet, Validator, Verifier, ACCESS_TOKEN_TYPE};
 
 const ISSUER: &str = "https://id.example";
 const AUDIENCE: &str = "https://api.example";
@@ -99,6 +99,16 @@ fn verify(c: &mut Criterion) {
         // measuring the early-exit path.
         assert_eq!(verifier.verify(token, NOW).expect("token verifies"), claims(), "{name}");
         group.bench_function(*name, |b| b.iter(|| verifier.verify(black_box(token), black_box(NOW))));
+    }
+    group.finish();
+
+    // The whole validation path for a token seen before: verified-token
+    // cache, lifetime, revocation index (empty here; see the index bench).
+    let validator = Validator::new(verifier.clone());
+    let mut group = c.benchmark_group("validate_seen_token");
+    for (name, token) in &cases {
+        assert!(validator.validate(token, NOW).is_ok());
+        group.bench_function(*name, |b| b.iter(|| validator.validate(black_box(token), black_box(NOW))));
     }
     group.finish();
 }

@@ -2,37 +2,70 @@
 //!
 //! Checking an ECDSA signature costs tens of microseconds, a hash look-up
 //! well under one; a resource server sees the same token many times in its
-//! short life. The cache maps the *whole* token text to its verified claims,
-//! so a hit needs byte-for-byte the same token: nothing about a token that
-//! was not itself verified can be learned from it. Lifetime and revocation
-//! are checked on every use, cached or not.
+//! short life. A hit needs *byte-for-byte the same token*: the map is keyed
+//! by a keyed hash of the token's last characters (its signature, which
+//! differs between any two tokens) and every hit compares the whole text, so
+//! nothing about a token that was not itself verified can be learned from
+//! it. Lifetime and revocation are checked on every use, cached or not.
 //!
 //! Two generations bound the memory: when the current one is full it
 //! becomes the previous one and the oldest generation is dropped.
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
 use crate::AccessClaims;
 
+/// How many trailing bytes of a token are hashed: a 256-bit signature is 43
+/// base64url characters.
+const TAIL: usize = 43;
+
+/// Passes the pre-computed keyed hash through.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Generation = HashMap<u64, (Box<str>, Arc<AccessClaims>), BuildHasherDefault<Identity>>;
+
 struct Generations {
-    current: HashMap<Box<str>, Arc<AccessClaims>>,
-    previous: HashMap<Box<str>, Arc<AccessClaims>>,
+    current: Generation,
+    previous: Generation,
 }
 
 /// Verified tokens, at most `capacity` of them.
 pub struct VerifiedCache {
     generations: RwLock<Generations>,
     per_generation: usize,
+    hasher: RandomState,
 }
 
 impl VerifiedCache {
     /// A cache holding at most `capacity` tokens; 0 disables it.
     pub fn new(capacity: usize) -> Self {
-        let empty = || HashMap::new();
         Self {
-            generations: RwLock::new(Generations { current: empty(), previous: empty() }),
+            generations: RwLock::new(Generations { current: Generation::default(), previous: Generation::default() }),
             per_generation: capacity / 2,
+            hasher: RandomState::new(),
         }
+    }
+
+    fn key(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        self.hasher.hash_one(&bytes[bytes.len().saturating_sub(TAIL)..])
     }
 
     /// The claims of an already verified token.
@@ -40,8 +73,10 @@ impl VerifiedCache {
         if self.per_generation == 0 {
             return None;
         }
+        let key = self.key(token);
         let g = self.generations.read().unwrap_or_else(|e| e.into_inner());
-        g.current.get(token).or_else(|| g.previous.get(token)).cloned()
+        let hit = |gen: &Generation| gen.get(&key).filter(|(text, _)| &**text == token).map(|(_, c)| Arc::clone(c));
+        hit(&g.current).or_else(|| hit(&g.previous))
     }
 
     /// Remembers a verified token.
@@ -49,11 +84,12 @@ impl VerifiedCache {
         if self.per_generation == 0 {
             return;
         }
+        let key = self.key(token);
         let mut g = self.generations.write().unwrap_or_else(|e| e.into_inner());
         if g.current.len() >= self.per_generation {
             g.previous = std::mem::take(&mut g.current);
         }
-        g.current.insert(token.into(), claims);
+        g.current.insert(key, (token.into(), claims));
     }
 
     /// Forgets everything (after the trusted keys change).
@@ -107,6 +143,16 @@ mod tests {
         assert!(cache.get("token9 ").is_none(), "only the exact text hits");
         cache.clear();
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn same_signature_with_other_claims_misses() {
+        let cache = VerifiedCache::new(10);
+        let sig = "S".repeat(86);
+        let real = format!("header.payload.{sig}");
+        cache.insert(&real, claims("real"));
+        assert!(cache.get(&real).is_some());
+        assert!(cache.get(&format!("header.forged-payload.{sig}")).is_none(), "the whole text must match");
     }
 
     #[test]

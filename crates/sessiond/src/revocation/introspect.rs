@@ -81,6 +81,47 @@ pub fn introspect_access_token(app: &App, token: &str) -> Introspection {
     }
 }
 
+/// The RFC 7662 body of a live access token, serialized straight from its
+/// claims (the hot path of introspection: no copies).
+#[derive(Serialize)]
+pub struct ActiveAccessToken<'a> {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    token_type: &'static str,
+    exp: i64,
+    iat: i64,
+    sub: &'a str,
+    aud: &'a str,
+    iss: &'a str,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+}
+
+impl<'a> ActiveAccessToken<'a> {
+    /// The body for these claims.
+    pub fn new(c: &'a AccessClaims) -> Self {
+        Self {
+            active: true,
+            scope: c.scope.as_deref(),
+            client_id: &c.client_id,
+            username: c.username.as_deref(),
+            token_type: "Bearer",
+            exp: c.exp,
+            iat: c.iat,
+            sub: &c.sub,
+            aud: &c.aud,
+            iss: &c.iss,
+            jti: &c.jti,
+            sid: c.sid.as_deref(),
+        }
+    }
+}
+
 /// Introspects any token. Access tokens never touch the store; refresh
 /// tokens, which are opaque, are looked up by hash.
 pub async fn introspect(app: &App, token: &str) -> Result<Introspection, StoreError> {
