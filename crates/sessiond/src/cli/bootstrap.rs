@@ -58,7 +58,10 @@ pub fn banner(issuer: &str, first: Option<&FirstStart>) -> String {
                  \x20 # a token for the client itself\n\
                  \x20 curl -s -u '{id}:{secret}' -d grant_type=client_credentials {issuer}/oauth2/token\n\
                  \x20 # sign in as admin: a session, an access token and a refresh token\n\
-                 \x20 curl -s -u '{id}:{secret}' -d grant_type=password -d username=admin -d 'password={pw}' {issuer}/oauth2/token\n"
+                 \x20 curl -s -u '{id}:{secret}' -d grant_type=password -d username=admin -d 'password={pw}' {issuer}/oauth2/token\n\
+                 \x20 # log out with that access token (AT): the session and every token of it end at once\n\
+                 \x20 curl -s -X POST -H \"Authorization: Bearer $AT\" {issuer}/logout\n\
+                 \x20 curl -s -u '{id}:{secret}' -d \"token=$AT\" {issuer}/oauth2/introspect   # {{\"active\":false}}\n"
             ));
         }
     }
