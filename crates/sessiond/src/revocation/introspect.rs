@@ -1,4 +1,6 @@
 //! Token introspection (RFC 7662 §2.2).
+use std::sync::Arc;
+
 use serde::Serialize;
 use sessiond_guard::{AccessClaims, RevocationKind};
 
@@ -53,38 +55,41 @@ impl Introspection {
     pub fn inactive() -> Self {
         Self::default()
     }
+}
 
-    fn from_access(c: &AccessClaims) -> Self {
-        Self {
-            active: true,
-            scope: c.scope.clone(),
-            client_id: Some(c.client_id.clone()),
-            username: c.username.clone(),
-            token_type: Some("Bearer"),
-            exp: Some(c.exp),
-            iat: Some(c.iat),
-            sub: Some(c.sub.clone()),
-            aud: Some(c.aud.clone()),
-            iss: Some(c.iss.clone()),
-            jti: Some(c.jti.clone()),
-            sid: c.sid.clone(),
+/// What introspection answers: a live access token's claims (serialized
+/// straight from them), or an owned body (refresh tokens, inactive).
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// A live access token.
+    Access(Arc<AccessClaims>),
+    /// Anything else (boxed: the rarer, larger answer).
+    Other(Box<Introspection>),
+}
+
+impl Answer {
+    /// Whether the token is active.
+    pub fn is_active(&self) -> bool {
+        match self {
+            Self::Access(_) => true,
+            Self::Other(i) => i.active,
         }
     }
 }
 
-/// Introspects an access token from memory alone: signature (or the
-/// verified-token cache), lifetime, revocation index.
-pub fn introspect_access_token(app: &App, token: &str) -> Introspection {
-    match app.validator.validate(token, app.clock.now().0) {
-        Ok(claims) => Introspection::from_access(&claims),
-        Err(_) => Introspection::inactive(),
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Access(claims) => ActiveAccessToken::new(claims).serialize(s),
+            Self::Other(i) => i.serialize(s),
+        }
     }
 }
 
 /// The RFC 7662 body of a live access token, serialized straight from its
 /// claims (the hot path of introspection: no copies).
 #[derive(Serialize)]
-pub struct ActiveAccessToken<'a> {
+struct ActiveAccessToken<'a> {
     active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
@@ -103,8 +108,7 @@ pub struct ActiveAccessToken<'a> {
 }
 
 impl<'a> ActiveAccessToken<'a> {
-    /// The body for these claims.
-    pub fn new(c: &'a AccessClaims) -> Self {
+    fn new(c: &'a AccessClaims) -> Self {
         Self {
             active: true,
             scope: c.scope.as_deref(),
@@ -122,12 +126,20 @@ impl<'a> ActiveAccessToken<'a> {
     }
 }
 
-/// Introspects any token. Access tokens never touch the store; refresh
-/// tokens, which are opaque, are looked up by hash.
-pub async fn introspect(app: &App, token: &str) -> Result<Introspection, StoreError> {
+/// Introspects any token. Access tokens are answered from memory alone
+/// (signature or the verified-token cache, lifetime, revocation index);
+/// refresh tokens, which are opaque, are looked up by hash.
+pub async fn introspect(app: &App, token: &str) -> Result<Answer, StoreError> {
     if is_jwt(token) {
-        return Ok(introspect_access_token(app, token));
+        return Ok(match app.validator.validate(token, app.clock.now().0) {
+            Ok(claims) => Answer::Access(claims),
+            Err(_) => Answer::Other(Box::new(Introspection::inactive())),
+        });
     }
+    refresh_token(app, token).await.map(|i| Answer::Other(Box::new(i)))
+}
+
+async fn refresh_token(app: &App, token: &str) -> Result<Introspection, StoreError> {
     let Some(info) = app.store.refresh_token_info(&sha256(token)).await? else {
         return Ok(Introspection::inactive());
     };

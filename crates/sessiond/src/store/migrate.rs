@@ -33,14 +33,17 @@ pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql",
 /// transaction that first claims its version row: a second process starting
 /// at the same moment waits on that row and then skips the migration.
 pub async fn run(pool: &AnyPool, migrations: &[Migration]) -> Result<(), StoreError> {
+    // In a transaction of its own, like every write (see `SqlStore::write`).
+    let mut tx = pool.begin().await?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY,
             name TEXT NOT NULL
         )",
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     for m in migrations {
         let mut tx = pool.begin().await?;
         let claimed =
@@ -54,6 +57,10 @@ pub async fn run(pool: &AnyPool, migrations: &[Migration]) -> Result<(), StoreEr
             sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
             tx.commit().await?;
             tracing::info!(migration = m.name, "applied migration");
+        } else {
+            // Roll back now: a dropped transaction would keep SQLite's write
+            // lock until its connection is used again.
+            tx.rollback().await?;
         }
     }
     Ok(())

@@ -34,10 +34,18 @@ pub fn json(out: &Output) -> Value {
 pub fn cli(dir: &TestData, args: &[&str]) -> Output {
     let mut cmd = sessiond(dir);
     cmd.args(args);
-    run(cmd, None)
+    let out = run(cmd, None);
+    if !out.status.success() {
+        eprintln!("sessiond {args:?} failed");
+    }
+    out
 }
 
-#[tokio::test]
+// Multi-threaded: the test blocks on CLI processes, and the in-process
+// server must keep running meanwhile (on a current-thread runtime a server
+// task caught mid-transaction would hold SQLite's write lock until the CLI
+// gave up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn management_commands_work_while_a_server_runs_on_the_same_data() {
     let t = TestApp::spawn().await;
     let dir = &*t.data;

@@ -138,6 +138,8 @@ impl TestApp {
 
     /// Spawns on existing data.
     pub async fn spawn_on(data: Arc<TestData>, adjust: impl FnOnce(Settings) -> Settings) -> TestApp {
+        // The server's warnings and errors, in the output of a failing test.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");

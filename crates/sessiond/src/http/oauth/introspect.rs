@@ -13,7 +13,7 @@ use crate::grants::authenticate_client;
 use crate::http::client_auth::presented_client;
 use crate::http::error::ApiError;
 use crate::http::form::OAuthForm;
-use crate::revocation::{introspect, is_jwt, ActiveAccessToken, Introspection};
+use crate::revocation::introspect;
 
 /// The introspection endpoint. For access tokens it reads memory only:
 /// client (cached), signature (or the verified-token cache), revocation index.
@@ -38,15 +38,7 @@ pub async fn introspect_token(
     if token.len() > MAX_TOKEN_BYTES {
         return Err(ApiError::invalid_request("token too large"));
     }
-    let mut response = if is_jwt(token) {
-        // The hot path: memory only, serialized straight from the claims.
-        match app.validator.validate(token, app.clock.now().0) {
-            Ok(claims) => Json(ActiveAccessToken::new(&claims)).into_response(),
-            Err(_) => Json(Introspection::inactive()).into_response(),
-        }
-    } else {
-        Json(introspect(&app, token).await?).into_response()
-    };
+    let mut response = Json(introspect(&app, token).await?).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use sessiond_guard::{Revocation, RevocationKind};
 
-use super::{append_revocations_in, conflict, end_sessions_in, rows, SqlStore};
+use super::{append_revocations_in, conflict, done, end_sessions_in, rows, SqlStore};
 use crate::domain::{Client, ClientId, EndReason, UnixTime, User, UserId};
 use crate::store::rows::join;
 use crate::store::{AccountStore, Ended, NewRevocation, SessionSelector, StoreError};
@@ -10,7 +10,7 @@ use crate::store::{AccountStore, Ended, NewRevocation, SessionSelector, StoreErr
 #[async_trait]
 impl AccountStore for SqlStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO users (id, name, password_hash, is_admin, disabled_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -19,10 +19,8 @@ impl AccountStore for SqlStore {
         .bind(&user.password_hash)
         .bind(i64::from(user.is_admin))
         .bind(user.disabled_at.map(|t| t.0))
-        .bind(user.created_at.0)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, "user"))?;
+        .bind(user.created_at.0);
+        self.write(q).await.map_err(|e| conflict(e, "user"))?;
         Ok(())
     }
 
@@ -47,9 +45,8 @@ impl AccountStore for SqlStore {
     }
 
     async fn enable_user(&self, name: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE users SET disabled_at = NULL WHERE name = $1").bind(name).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+        let q = sqlx::query("UPDATE users SET disabled_at = NULL WHERE name = $1").bind(name);
+        Ok(self.write(q).await? == 1)
     }
 
     async fn disable_user(
@@ -66,7 +63,7 @@ impl AccountStore for SqlStore {
             rows::USER_COLUMNS
         );
         let Some(row) = sqlx::query(&sql).bind(now.0).bind(name).fetch_optional(&mut *tx).await? else {
-            return Ok(None);
+            return done(tx, None).await;
         };
         let user = rows::user(&row)?;
         let which = SessionSelector::OfUser { user: &user.id, except: None };
@@ -85,16 +82,12 @@ impl AccountStore for SqlStore {
     }
 
     async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
-            .bind(hash)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let q = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2").bind(hash).bind(name);
+        Ok(self.write(q).await? == 1)
     }
 
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO clients (id, name, kind, secret_hash, grant_types, redirect_uris,
                  post_logout_redirect_uris, backchannel_logout_uri, scope, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -108,10 +101,8 @@ impl AccountStore for SqlStore {
         .bind(join(&client.post_logout_redirect_uris))
         .bind(client.backchannel_logout_uri.as_deref())
         .bind(client.scope.to_string())
-        .bind(client.created_at.0)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, "client"))?;
+        .bind(client.created_at.0);
+        self.write(q).await.map_err(|e| conflict(e, "client"))?;
         Ok(())
     }
 
@@ -134,7 +125,7 @@ impl AccountStore for SqlStore {
         let mut tx = self.begin_log_tx().await?;
         let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {
-            return Ok(None);
+            return done(tx, None).await;
         }
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
             .bind(now.0)

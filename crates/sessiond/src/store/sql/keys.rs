@@ -1,7 +1,7 @@
 //! Signing keys.
 use async_trait::async_trait;
 
-use super::{conflict, rows, SqlStore, Tx};
+use super::{conflict, done, rows, SqlStore, Tx};
 use crate::domain::UnixTime;
 use crate::store::{KeyStore, StoreError};
 use crate::tokens::StoredKey;
@@ -36,7 +36,7 @@ impl KeyStore for SqlStore {
         sqlx::query("UPDATE schema_migrations SET name = name WHERE version = 1").execute(&mut *tx).await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(&mut *tx).await?;
         if existing > 0 {
-            return Ok(false);
+            return done(tx, false).await;
         }
         insert_key(self, &mut tx, key).await?;
         tx.commit().await?;

@@ -62,7 +62,7 @@ impl RevocationStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO audit_events (at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -75,9 +75,8 @@ impl AuditStore for SqlStore {
         .bind(e.session_id.as_deref())
         .bind(e.ip.as_deref())
         .bind(e.user_agent.as_deref())
-        .bind(e.detail.as_deref())
-        .execute(&self.pool)
-        .await?;
+        .bind(e.detail.as_deref());
+        self.write(q).await?;
         Ok(())
     }
 

@@ -102,6 +102,10 @@ impl SqlStore {
         let url = format!("sqlite://{encoded}?mode=rwc");
         let pool = AnyPoolOptions::new()
             .max_connections(8)
+            // Idle connections are closed soon: one that still holds a
+            // statement sqlx has not reset keeps a read snapshot, which stops
+            // SQLite from checkpointing the WAL.
+            .idle_timeout(Duration::from_secs(30))
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     // FULL: a revocation acknowledged to a client survives a
@@ -116,7 +120,12 @@ impl SqlStore {
             })
             .connect(&url)
             .await?;
-        sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        {
+            // On a connection that is then closed, so no statement lingers.
+            let mut conn = pool.acquire().await?;
+            sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+            conn.close().await?;
+        }
         super::migrate::run(&pool, super::migrate::SQLITE).await?;
         Ok(Self { pool, backend: Backend::Sqlite, sealer: Arc::new(sealer), url: None })
     }
@@ -158,6 +167,28 @@ impl SqlStore {
     ) -> Result<Vec<T>, StoreError> {
         query.fetch_all(&self.pool).await?.iter().map(map).collect()
     }
+}
+
+impl SqlStore {
+    /// Runs one write in a transaction of its own and commits it. Never an
+    /// autocommit write: SQLite ends an implicit transaction only when its
+    /// statement is reset, which sqlx does lazily; COMMIT ends the write, and
+    /// releases the write lock, at a moment this code chooses.
+    async fn write(&self, query: Query<'_>) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let affected = query.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(affected)
+    }
+}
+
+/// Ends a transaction that has nothing to keep, returning `value`. A
+/// transaction that is merely dropped rolls back lazily, and on SQLite its
+/// pooled connection could sit holding the write lock meanwhile, blocking
+/// every other writer (the CLI, other processes) until `busy_timeout`.
+async fn done<T>(tx: Tx<'_>, value: T) -> Result<T, StoreError> {
+    tx.rollback().await?;
+    Ok(value)
 }
 
 /// Maps a unique-key violation to `Conflict`.

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use sessiond_guard::RevocationKind;
 use sqlx::Row;
 
-use super::{append_revocations_in, conflict, end_sessions_in, rows, SqlStore, Tx};
+use super::{append_revocations_in, conflict, done, end_sessions_in, rows, SqlStore, Tx};
 use crate::domain::{Admission, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, UnixTime, UserId};
 use crate::store::{
     Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, RefreshRevocation, RefreshTokenInfo, RejectReason,
@@ -77,7 +77,7 @@ impl SessionStore for SqlStore {
                 .await?
                 .rows_affected();
         if locked == 0 {
-            return Ok(SignInOutcome::UserDisabled);
+            return done(tx, SignInOutcome::UserDisabled).await;
         }
         let live_ids: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT id FROM sessions WHERE user_id = $1 AND {} ORDER BY created_at, id",
@@ -90,7 +90,7 @@ impl SessionStore for SqlStore {
         let mut ended = Ended::default();
         match policy.admission(live_ids.len() as u64) {
             Admission::Admit => {}
-            Admission::Refuse => return Ok(SignInOutcome::LimitReached),
+            Admission::Refuse => return done(tx, SignInOutcome::LimitReached).await,
             Admission::EndOldest(n) => {
                 for id in live_ids.into_iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
                     let id = SessionId::new(id);
@@ -168,21 +168,21 @@ impl SessionStore for SqlStore {
         .rows_affected()
             == 1;
         let Some((grant, used_at, _, _)) = token_grant(&mut tx, presented).await? else {
-            return Ok(Rotation::Rejected(RejectReason::Unknown));
+            return done(tx, Rotation::Rejected(RejectReason::Unknown)).await;
         };
         if &grant.client_id != client_id {
-            return Ok(Rotation::Rejected(RejectReason::OtherClient));
+            return done(tx, Rotation::Rejected(RejectReason::OtherClient)).await;
         }
         let session = session_in(&mut tx, &grant.session_id).await?;
         if !consumed {
             if used_at.is_none() {
                 // Unused but not consumable: the token has expired.
-                return Ok(Rotation::Rejected(RejectReason::SessionNotLive));
+                return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
             }
             // RFC 9700 §4.14.2: a used refresh token came back. Either the
             // client or an attacker holds a stolen copy; end the session, in a
             // transaction of its own that takes the log lock first.
-            drop(tx);
+            tx.rollback().await?;
             let ended =
                 self.end_sessions(SessionSelector::One(&session.id), EndReason::RefreshReuse, now, horizon).await?;
 
@@ -194,18 +194,18 @@ impl SessionStore for SqlStore {
         }
         if scope.is_some_and(|s| !s.is_subset_of(&grant.scope)) {
             // Dropping the transaction rolls the consumption back.
-            return Ok(Rotation::Rejected(RejectReason::ScopeExceeded));
+            return done(tx, Rotation::Rejected(RejectReason::ScopeExceeded)).await;
         }
         if grant.revoked_at.is_some() {
-            return Ok(Rotation::Rejected(RejectReason::GrantRevoked));
+            return done(tx, Rotation::Rejected(RejectReason::GrantRevoked)).await;
         }
         if !session.is_live(now) {
-            return Ok(Rotation::Rejected(RejectReason::SessionNotLive));
+            return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
         }
         let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
         let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
         if !user.is_enabled() {
-            return Ok(Rotation::Rejected(RejectReason::UserDisabled));
+            return done(tx, Rotation::Rejected(RejectReason::UserDisabled)).await;
         }
         let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
         sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
@@ -244,10 +244,10 @@ impl SessionStore for SqlStore {
         .rows_affected()
             == 1;
         let Some((grant, ..)) = token_grant(&mut tx, presented).await? else {
-            return Ok(RefreshRevocation::Unknown);
+            return done(tx, RefreshRevocation::Unknown).await;
         };
         if client_id.is_some_and(|c| c != &grant.client_id) {
-            return Ok(RefreshRevocation::OtherClient);
+            return done(tx, RefreshRevocation::OtherClient).await;
         }
         let mut revocations = Vec::new();
         if revoked {
@@ -266,7 +266,7 @@ impl SessionStore for SqlStore {
     async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let Some((grant, used_at, created_at, expires_at)) = token_grant(&mut tx, presented).await? else {
-            return Ok(None);
+            return done(tx, None).await;
         };
         let session = session_in(&mut tx, &grant.session_id).await?;
         let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
