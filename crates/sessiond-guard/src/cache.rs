@@ -12,34 +12,17 @@
 //! becomes the previous one and the oldest generation is dropped.
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::{Arc, RwLock};
 
+use crate::index::PassThrough;
 use crate::AccessClaims;
 
 /// How many trailing bytes of a token are hashed: a 256-bit signature is 43
 /// base64url characters.
 const TAIL: usize = 43;
 
-/// Passes the pre-computed keyed hash through.
-#[derive(Default)]
-struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Generation = HashMap<u64, (Box<str>, Arc<AccessClaims>), BuildHasherDefault<Identity>>;
+type Generation = HashMap<u64, (Box<str>, Arc<AccessClaims>), BuildHasherDefault<PassThrough>>;
 
 struct Generations {
     current: Generation,

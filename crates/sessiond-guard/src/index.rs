@@ -78,9 +78,10 @@ impl Hash for Key {
     }
 }
 
-/// Passes a pre-hashed `u64` through.
+/// Passes a pre-hashed `u64` through: for keys that are already uniformly
+/// random (decoded ids, keyed hashes). Also used by the verified-token cache.
 #[derive(Default)]
-struct PassThrough(u64);
+pub(crate) struct PassThrough(u64);
 
 impl Hasher for PassThrough {
     fn finish(&self) -> u64 {

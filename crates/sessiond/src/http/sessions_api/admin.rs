@@ -1,12 +1,12 @@
 //! `/api/v1/admin/...`: any user's sessions, for administrators.
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use sessiond_guard::AccessClaims;
 
 use crate::app::App;
 use crate::domain::{AuditFilter, EndReason, SessionId, UnixTime, User, UserId};
@@ -16,16 +16,25 @@ use crate::http::error::ApiError;
 use crate::http::params::{QueryParams, Segment};
 use crate::sessions::{self, Actor, SessionView};
 
-/// The calling administrator: a user token of an enabled admin user.
-async fn admin(app: &App, claims: &AccessClaims, context: crate::domain::SignInContext) -> Result<Actor, ApiError> {
-    if claims.sid.is_none() {
-        return Err(ApiError::forbidden("administrator token required"));
-    }
-    match app.store.user_by_id(&UserId::new(claims.sub.as_str())).await? {
-        Some(user) if user.is_admin && user.is_enabled() => {
-            Ok(Actor { name: Some(user.name), ip: context.ip, user_agent: context.user_agent })
+/// The calling administrator: the request's Bearer token belongs to an
+/// enabled user with the admin role (403 otherwise).
+pub struct Admin(Actor);
+
+impl FromRequestParts<Arc<App>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let Bearer(claims) = Bearer::from_request_parts(parts, app).await?;
+        let Ok(RequestContext(context)) = RequestContext::from_request_parts(parts, app).await;
+        if claims.sid.is_none() {
+            return Err(ApiError::forbidden("administrator token required"));
         }
-        _ => Err(ApiError::forbidden("administrator token required")),
+        match app.store.user_by_id(&UserId::new(claims.sub.as_str())).await? {
+            Some(user) if user.is_admin && user.is_enabled() => {
+                Ok(Admin(Actor { name: Some(user.name), ip: context.ip, user_agent: context.user_agent }))
+            }
+            _ => Err(ApiError::forbidden("administrator token required")),
+        }
     }
 }
 
@@ -37,11 +46,9 @@ async fn user_named(app: &App, name: &str) -> Result<User, ApiError> {
 /// a time; `next` is the `after` of the next page.
 pub async fn list_sessions(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    _admin: Admin,
     query: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&app, &claims, context).await?;
     let limit = query.number("limit", 100, 1..=1000)?;
     let after = query.0.one("after")?.map(SessionId::new);
     let page = app.store.live_sessions(after.as_ref(), u32::try_from(limit).unwrap_or(100), app.clock.now()).await?;
@@ -53,11 +60,9 @@ pub async fn list_sessions(
 /// `GET /users/{name}/sessions`.
 pub async fn user_sessions(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    _admin: Admin,
     Segment(name): Segment,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&app, &claims, context).await?;
     let user = user_named(&app, &name).await?;
     let sessions = app.store.live_sessions_of_user(&user.id, app.clock.now()).await?;
     let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, None)).collect();
@@ -67,11 +72,9 @@ pub async fn user_sessions(
 /// `DELETE /users/{name}/sessions`: end every session of a user.
 pub async fn end_user_sessions(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    Admin(actor): Admin,
     Segment(name): Segment,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = admin(&app, &claims, context).await?;
     let user = user_named(&app, &name).await?;
     let ended = sessions::end_user_sessions(&app, &user.id, None, EndReason::Admin, &actor).await?;
     Ok(Json(json!({ "user": user.name, "ended": ended.len() })))
@@ -80,11 +83,9 @@ pub async fn end_user_sessions(
 /// `DELETE /sessions/{sid}`: end one session (idempotent).
 pub async fn end_session(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    Admin(actor): Admin,
     Segment(sid): Segment,
 ) -> Result<Response, ApiError> {
-    let actor = admin(&app, &claims, context).await?;
     let sid = SessionId::new(sid);
     if app.store.session(&sid).await?.is_none() {
         return Err(ApiError::not_found("no such session"));
@@ -97,11 +98,9 @@ pub async fn end_session(
 /// user can no longer sign in or refresh, and every session and token ends.
 pub async fn disable_user(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    Admin(actor): Admin,
     Segment(name): Segment,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = admin(&app, &claims, context).await?;
     match sessions::disable_user(&app, &name, &actor).await? {
         Some((user, ended)) => Ok(Json(json!({ "user": user.name, "disabled": true, "sessions_ended": ended.len() }))),
         None => Err(ApiError::not_found("no such user")),
@@ -111,11 +110,9 @@ pub async fn disable_user(
 /// `POST /users/{name}/enable`.
 pub async fn enable_user(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    Admin(actor): Admin,
     Segment(name): Segment,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = admin(&app, &claims, context).await?;
     crate::accounts::enable_user(&app, &name, &actor).await.map_err(|e| match e {
         crate::accounts::AccountError::NotFound(_) => ApiError::not_found("no such user"),
         other => ApiError::internal(other),
@@ -124,13 +121,7 @@ pub async fn enable_user(
 }
 
 /// `GET /audit?user=NAME&since=T&until=T&before=SEQ&limit=N`: newest first.
-pub async fn audit(
-    State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
-    query: QueryParams,
-) -> Result<Json<Value>, ApiError> {
-    admin(&app, &claims, context).await?;
+pub async fn audit(State(app): State<Arc<App>>, _admin: Admin, query: QueryParams) -> Result<Json<Value>, ApiError> {
     let user = match query.0.one("user")? {
         // An unknown name still filters (by name alone): it may be a
         // failed sign-in of a name that never existed.
