@@ -8,6 +8,7 @@ mod cluster;
 mod crash;
 mod errors;
 mod grants;
+mod interop;
 mod keys;
 mod pg;
 mod remote;
