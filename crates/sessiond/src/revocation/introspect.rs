@@ -67,16 +67,6 @@ pub enum Answer {
     Other(Box<Introspection>),
 }
 
-impl Answer {
-    /// Whether the token is active.
-    pub fn is_active(&self) -> bool {
-        match self {
-            Self::Access(_) => true,
-            Self::Other(i) => i.active,
-        }
-    }
-}
-
 impl Serialize for Answer {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {

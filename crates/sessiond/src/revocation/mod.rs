@@ -5,7 +5,7 @@ mod background;
 mod introspect;
 mod revoke;
 
-pub use background::{prune_once, spawn_background, FOLLOW_INTERVAL};
+pub use background::{prune_once, spawn_background};
 pub use introspect::{introspect, Answer, Introspection};
 pub use revoke::{revoke, RevokeOutcome, TokenHint};
 

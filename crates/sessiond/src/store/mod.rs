@@ -20,7 +20,7 @@ pub use records::{
     RejectReason, Rotation, SessionSelector, SignInOutcome,
 };
 pub use sealing::{SealError, Sealer};
-pub use sql::{Backend, SqlStore};
+pub use sql::SqlStore;
 pub use traits::{AccountStore, AuditStore, KeyStore, RevocationStore, SessionStore};
 
 /// A storage failure.

@@ -39,7 +39,7 @@ const MIGRATION_LOCK: i64 = 0x5e55_10d1;
 
 /// Which database runs behind the `Any` driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// The embedded default.
     Sqlite,
     /// Shared by several nodes.
@@ -66,11 +66,6 @@ impl SqlStore {
                 Self::open_postgres(url, *max_connections, *statement_timeout, sealer).await
             }
         }
-    }
-
-    /// Which backend this is.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     async fn open_postgres(url: &str, max: u32, timeout: Duration, sealer: Sealer) -> Result<Self, StoreError> {
