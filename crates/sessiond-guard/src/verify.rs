@@ -80,6 +80,19 @@ impl Verifier {
 
     /// Checks form, signature, `typ`, `iss` and `aud`, not `exp`/`iat`.
     pub fn verify_ignoring_lifetime(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        self.decode(token, Some((&self.issuer, &self.audience)))
+    }
+
+    /// Checks form, signature and `typ` only: whether one of the trusted
+    /// keys signed this access token, whatever issuer or audience it names.
+    /// For revocation, which must reach every token the keys signed even
+    /// after the issuer or audience setting changed; never for accepting a
+    /// token.
+    pub fn verify_signature_only(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        self.decode(token, None)
+    }
+
+    fn decode(&self, token: &str, iss_aud: Option<(&str, &str)>) -> Result<AccessClaims, VerifyError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::TooLarge);
         }
@@ -92,7 +105,8 @@ impl Verifier {
         if header.typ.as_deref().map(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)) != Some(true) {
             return Err(VerifyError::WrongType);
         }
-        decode::<AccessClaims>(token, &key.key, &self.validation(key.alg)).map(|d| d.claims).map_err(map_decode_error)
+        let validation = validation(key.alg, iss_aud);
+        decode::<AccessClaims>(token, &key.key, &validation).map(|d| d.claims).map_err(map_decode_error)
     }
 
     /// Checks `exp` and `iat` against `now` (Unix seconds), with the leeway.
@@ -105,18 +119,23 @@ impl Verifier {
         }
         Ok(())
     }
+}
 
-    fn validation(&self, alg: crate::SigningAlgorithm) -> Validation {
-        let mut v = Validation::new(alg.to_jsonwebtoken());
-        // Lifetime is checked above against the caller's clock, not the
-        // library's own reading of the system time.
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.required_spec_claims.clear();
-        v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[&self.audience]);
-        v
+fn validation(alg: crate::SigningAlgorithm, iss_aud: Option<(&str, &str)>) -> Validation {
+    let mut v = Validation::new(alg.to_jsonwebtoken());
+    // Lifetime is checked above against the caller's clock, not the
+    // library's own reading of the system time.
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.required_spec_claims.clear();
+    match iss_aud {
+        Some((issuer, audience)) => {
+            v.set_issuer(&[issuer]);
+            v.set_audience(&[audience]);
+        }
+        None => v.validate_aud = false,
     }
+    v
 }
 
 fn map_decode_error(e: jsonwebtoken::errors::Error) -> VerifyError {

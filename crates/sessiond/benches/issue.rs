@@ -50,6 +50,7 @@ fn fixture(rt: &tokio::runtime::Runtime, alg: SigningAlgorithm) -> Fixture {
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
             scope: Scope::parse("api:read").expect("scope"),
+            resource_server: false,
         };
         let registered = register_client(&app, new).await.expect("register client");
         (app, registered.client)

@@ -2,7 +2,8 @@
 //! API), each a parse of its inputs plus one store call.
 use crate::app::App;
 use crate::domain::{
-    AuditEvent, AuditKind, Client, ClientId, ClientKind, GrantType, NewClient, User, UserId, UserName,
+    AuditEvent, AuditKind, Client, ClientId, ClientKind, EndReason, GrantType, NewClient, SessionId, User, UserId,
+    UserName,
 };
 use crate::secrets::{self, Secret};
 use crate::sessions::{self, Actor};
@@ -77,14 +78,46 @@ pub async fn create_user(app: &App, name: &str, password: &Secret, is_admin: boo
 }
 
 /// Replaces a user's password.
-pub async fn set_password(app: &App, name: &str, password: &Secret) -> Result<(), AccountError> {
+///
+/// Unless `keep` says otherwise, every session of the user other than
+/// `keep`'s ends (reason `logout`): a changed password usually means the old
+/// one leaked, and sessions opened with it must not survive (OWASP ASVS 5.0
+/// V7, session termination). Returns how many sessions ended.
+pub async fn set_password(
+    app: &App,
+    name: &str,
+    password: &Secret,
+    keep: KeepSessions<'_>,
+    actor: &Actor,
+) -> Result<usize, AccountError> {
     check_password(password.expose())?;
     let hash = hash_password(app, password).await?;
-    if app.store.set_password_hash(name, &hash).await? {
-        Ok(())
-    } else {
-        Err(AccountError::NotFound(format!("user {name}")))
+    if !app.store.set_password_hash(name, &hash).await? {
+        return Err(AccountError::NotFound(format!("user {name}")));
     }
+    let user = app.store.user_by_name(name).await?.ok_or_else(|| AccountError::NotFound(format!("user {name}")))?;
+    app.audit(AuditEvent {
+        user_id: Some(user.id.to_string()),
+        user_name: Some(user.name.clone()),
+        ..actor.event(app, AuditKind::PasswordChanged)
+    })
+    .await;
+    let ended = match keep {
+        KeepSessions::All => return Ok(0),
+        KeepSessions::AllBut(except) => {
+            sessions::end_user_sessions(app, &user.id, except, EndReason::Logout, actor).await?
+        }
+    };
+    Ok(ended.len())
+}
+
+/// Which sessions survive a password change.
+#[derive(Debug, Clone, Copy)]
+pub enum KeepSessions<'a> {
+    /// Every one (opt-out of ending them).
+    All,
+    /// None but this one (the session making the change, if any).
+    AllBut(Option<&'a SessionId>),
 }
 
 /// Disables a user: every session ended, every token revoked. Returns how
@@ -129,6 +162,7 @@ pub async fn register_client(app: &App, new: NewClient) -> Result<RegisteredClie
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         backchannel_logout_uri: new.backchannel_logout_uri,
         scope: new.scope,
+        resource_server: new.resource_server,
         created_at: app.clock.now(),
     };
     app.store.create_client(&client).await?;
@@ -169,7 +203,7 @@ fn check_uri(raw: &str) -> Result<(), AccountError> {
 pub async fn remove_client(app: &App, id: &str, actor: &Actor) -> Result<(), AccountError> {
     let now = app.clock.now();
     let client_id = ClientId::new(id);
-    let Some(revocations) = app.store.remove_client(&client_id, now, app.revocation_horizon(now)).await? else {
+    let Some(revocations) = app.store.remove_client(&client_id, now).await? else {
         return Err(AccountError::NotFound(format!("client {id}")));
     };
     app.apply_revocations(&revocations);

@@ -9,16 +9,11 @@ use sessiond_guard::{Revocation, RevocationKind, Validator};
 
 use crate::clock::Clock;
 use crate::config::{Config, MasterKeySource};
-use crate::domain::{AuditEvent, ClientId, KeyId, SessionPolicy, UnixTime};
+use crate::domain::{AuditEvent, ClientId, KeyId, SessionPolicy, TokenSettings, UnixTime};
 use crate::grants::ClientCache;
 use crate::secrets::{PasswordHashError, PasswordHasher};
 use crate::store::{Sealer, SqlStore, Store, StoreError};
 use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudience};
-
-/// Extra life given to a revocation entry beyond the longest access-token
-/// life, covering a token minted by a request that raced with the
-/// revocation.
-const REVOCATION_MARGIN: Duration = Duration::from_secs(60);
 
 /// Rows read per query when loading the revocation log.
 const LOG_PAGE: u32 = 10_000;
@@ -44,6 +39,10 @@ pub enum AppError {
     /// The master key is missing or malformed.
     #[error("master key: {0}")]
     MasterKey(String),
+    /// A management command cannot be sure it sees the same data and
+    /// settings as the server; the message says what to do.
+    #[error("{0}")]
+    NotInitialised(String),
 }
 
 /// Shared state.
@@ -88,8 +87,12 @@ impl Freshness {
 }
 
 impl App {
-    /// Opens the store named by the configuration, makes sure a signing key
-    /// exists, loads the key ring and the revocation index.
+    /// Opens the store named by the configuration for a process that issues
+    /// tokens (`serve`, `init`): creates the data directory and database if
+    /// needed, records this configuration's token settings (raising the
+    /// durable bounds every revocation is kept for, before any token is
+    /// issued), makes sure a signing key exists, loads the key ring and the
+    /// revocation index.
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, AppError> {
         if matches!(config.database, crate::config::Database::Sqlite(_)) {
             std::fs::create_dir_all(&config.data_dir)
@@ -97,10 +100,47 @@ impl App {
         }
         let sealer = master_key(&config.master_key)?;
         let store: Arc<dyn Store> = Arc::new(SqlStore::open(&config.database, sealer).await?);
+        store.record_token_settings(&token_settings(&config), clock.now()).await?;
         Self::with_store(config, clock, store).await
     }
 
-    /// Builds the application over an already-open store.
+    /// Opens existing data for a management command. The token settings
+    /// (issuer, audience, lifetime, skew, algorithm) come from the store,
+    /// where the server recorded them, so the command judges tokens as the
+    /// server does; a setting given explicitly (`explicit`) that disagrees
+    /// is refused rather than silently ignored. Data that was never
+    /// initialised is refused too, instead of creating an empty database.
+    pub async fn open_existing(
+        mut config: Config,
+        explicit: &crate::config::Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<App>, AppError> {
+        if let crate::config::Database::Sqlite(path) = &config.database {
+            if !path.exists() {
+                return Err(AppError::NotInitialised(format!(
+                    "no sessiond data in {}: check --data-dir, or create it with `sessiond init` (or `sessiond serve`)",
+                    config.data_dir.display()
+                )));
+            }
+        }
+        let sealer = master_key(&config.master_key)?;
+        let store: Arc<dyn Store> = Arc::new(SqlStore::open(&config.database, sealer).await?);
+        let Some((stored, _)) = store.token_settings().await? else {
+            return Err(AppError::NotInitialised(
+                "this database has no token settings yet: run `sessiond init` or `sessiond serve` on it first".into(),
+            ));
+        };
+        check_explicit(explicit, &stored)?;
+        config.issuer = stored.issuer;
+        config.audience = stored.audience;
+        config.access_token_ttl = stored.access_token_ttl;
+        config.clock_skew = stored.clock_skew;
+        config.signing_alg = stored.signing_alg;
+        Self::with_store(config, clock, store).await
+    }
+
+    /// Builds the application over an already-open store whose token
+    /// settings are recorded.
     pub async fn with_store(
         config: Config,
         clock: Arc<dyn Clock>,
@@ -129,7 +169,7 @@ impl App {
         // The index starts from the whole unexpired log (design: "at start,
         // the index is rebuilt from the unexpired rows").
         app.catch_up().await?;
-        app.validator.prune(now.0);
+        app.prune_index(now);
         Ok(Arc::new(app))
     }
 
@@ -159,9 +199,12 @@ impl App {
     pub async fn rotate_key(&self) -> Result<StoredKey, AppError> {
         let now = self.clock.now();
         let key = new_stored_key(&self.config, now)?;
-        let publish_until =
-            StoredKey::publish_until_after_retiring(now, self.config.access_token_ttl, self.config.clock_skew);
-        self.store.add_signing_key(&key, publish_until).await?;
+        // Published until every token the retired key signed has expired,
+        // with the longest lifetime and skew any process has used.
+        let (_, bounds) = self.store.token_settings().await?.ok_or_else(|| {
+            AppError::NotInitialised("no token settings recorded: run `sessiond init` or `sessiond serve`".into())
+        })?;
+        self.store.add_signing_key(&key, bounds.retired_key_publish_until(now)).await?;
         self.reload_keys().await?;
         Ok(key)
     }
@@ -171,10 +214,11 @@ impl App {
         &self.config.session
     }
 
-    /// When a revocation made at `now` can be forgotten: every access token
-    /// it could affect has expired by then.
-    pub fn revocation_horizon(&self, now: UnixTime) -> UnixTime {
-        now.plus(self.config.access_token_ttl).plus(self.config.clock_skew).plus(REVOCATION_MARGIN)
+    /// Drops index entries no token this process would still accept can
+    /// match: an entry lives until the latest `exp` of a token it covers,
+    /// and this process accepts a token until its `exp` plus the leeway.
+    pub fn prune_index(&self, now: UnixTime) -> usize {
+        self.validator.prune(now.minus(self.config.clock_skew).0)
     }
 
     /// Applies revocations (already durable in the log) to the in-memory
@@ -219,6 +263,47 @@ impl App {
             tracing::error!(error = %e, kind = ?event.kind, "could not record audit event");
         }
     }
+}
+
+/// The settings a configuration issues tokens with.
+fn token_settings(config: &Config) -> TokenSettings {
+    TokenSettings {
+        issuer: config.issuer.clone(),
+        audience: config.audience.clone(),
+        access_token_ttl: config.access_token_ttl,
+        clock_skew: config.clock_skew,
+        signing_alg: config.signing_alg,
+    }
+}
+
+/// Refuses token settings given explicitly to a management command that
+/// differ from the ones the server recorded.
+fn check_explicit(explicit: &crate::config::Settings, stored: &TokenSettings) -> Result<(), AppError> {
+    let mut differ = Vec::new();
+    let trimmed = |s: &String| s.trim_end_matches('/').to_owned();
+    if explicit.issuer.as_ref().is_some_and(|i| trimmed(i) != stored.issuer) {
+        differ.push(format!("issuer (recorded: {})", stored.issuer));
+    }
+    if explicit.audience.as_ref().is_some_and(|a| a != &stored.audience) {
+        differ.push(format!("audience (recorded: {})", stored.audience));
+    }
+    if explicit.access_token_ttl.is_some_and(|t| t.0 != stored.access_token_ttl) {
+        differ.push(format!("access_token_ttl (recorded: {}s)", stored.access_token_ttl.as_secs()));
+    }
+    if explicit.clock_skew.is_some_and(|t| t.0 != stored.clock_skew) {
+        differ.push(format!("clock_skew (recorded: {}s)", stored.clock_skew.as_secs()));
+    }
+    if explicit.signing_alg.is_some_and(|a| a != stored.signing_alg) {
+        differ.push(format!("signing_alg (recorded: {})", stored.signing_alg));
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::NotInitialised(format!(
+        "token settings are set by the server (`sessiond serve` records them in the store); these differ from \
+         what it recorded: {}. Drop them from this command, or restart the server with the new values",
+        differ.join(", ")
+    )))
 }
 
 fn token_audience(config: &Config) -> TokenAudience {

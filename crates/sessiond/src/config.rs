@@ -15,7 +15,7 @@ use clap::CommandFactory;
 use serde::Deserialize;
 use sessiond_guard::SigningAlgorithm;
 
-use crate::domain::{LimitPolicy, SessionLimit, SessionPolicy};
+use crate::domain::{LimitPolicy, SessionLimit, SessionPolicy, RACE_MARGIN};
 use crate::secrets::PasswordCost;
 
 /// Environment variables with the `SESSIOND_` prefix that are not settings.
@@ -331,6 +331,16 @@ impl Config {
         if max_body_bytes < 1024 {
             return Err(ConfigError("max_body_bytes must be at least 1024".into()));
         }
+        let max_revocation_lag = secs(s.max_revocation_lag, 5);
+        // A node that has not heard of a revocation may issue for at most
+        // this long; the revocation's entry outlives such tokens only while
+        // it stays within the margin (domain::RACE_MARGIN).
+        if max_revocation_lag.is_zero() || max_revocation_lag > RACE_MARGIN / 2 {
+            return Err(ConfigError(format!(
+                "max_revocation_lag must be between 1s and {}s",
+                (RACE_MARGIN / 2).as_secs()
+            )));
+        }
         let default_cost = PasswordCost::default();
         let data_dir = s.data_dir.clone().unwrap_or_else(|| PathBuf::from("sessiond-data"));
         let database = match s.database_url.clone() {
@@ -381,7 +391,7 @@ impl Config {
             cors_allowed_origins: validate_origins(s.cors_allowed_origins.unwrap_or_default())?,
             database,
             master_key,
-            max_revocation_lag: secs(s.max_revocation_lag, 5),
+            max_revocation_lag,
         })
     }
 }

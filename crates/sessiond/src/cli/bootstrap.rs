@@ -34,10 +34,37 @@ pub async fn first_start(app: &App) -> Result<Option<FirstStart>, CliError> {
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
         scope: Scope::parse("api:read api:write").map_err(CliError::from_display)?,
+        resource_server: false,
     };
     let registered = accounts::register_client(app, demo).await.map_err(CliError::from_display)?;
     let client_secret = registered.secret.ok_or_else(|| CliError("demo client has no secret".into()))?;
     Ok(Some(FirstStart { admin_password, client_id: registered.client.id.to_string(), client_secret }))
+}
+
+/// `sessiond init`: the data exists now (opening it created it); create the
+/// first credentials if there are none and say what was done.
+pub async fn init(app: &App) -> Result<(), CliError> {
+    let first = first_start(app).await?;
+    let mut out = format!("sessiond data is ready; issuer {}\n", app.config.issuer);
+    match &first {
+        None => out.push_str("  users already exist: nothing else to create\n"),
+        Some(f) => out.push_str(&format!("\nFirst start: {}", credentials(f))),
+    }
+    out.push_str("  start the server with `sessiond serve`\n");
+    super::output::print_line(&out);
+    Ok(())
+}
+
+fn credentials(f: &FirstStart) -> String {
+    format!(
+        "created these credentials. They are shown this once and stored only hashed.\n\
+         \x20 admin user:   admin / {}\n\
+         \x20 demo client:  client_id {}\n\
+         \x20               client_secret {}\n",
+        f.admin_password.expose(),
+        f.client_id,
+        f.client_secret.expose()
+    )
 }
 
 /// The text printed when the server starts.
@@ -49,12 +76,9 @@ pub fn banner(issuer: &str, first: Option<&FirstStart>) -> String {
         None => out.push_str("  manage users and clients with `sessiond user …` and `sessiond client …`\n"),
         Some(f) => {
             let (id, secret, pw) = (&f.client_id, f.client_secret.expose(), f.admin_password.expose());
+            out.push_str(&format!("\nFirst start: {}", credentials(f)));
             out.push_str(&format!(
-                "\nFirst start: created these credentials. They are shown this once and stored only hashed.\n\
-                 \x20 admin user:   admin / {pw}\n\
-                 \x20 demo client:  client_id {id}\n\
-                 \x20               client_secret {secret}\n\n\
-                 Try it:\n\
+                "\nTry it:\n\
                  \x20 # a token for the client itself\n\
                  \x20 curl -s -u '{id}:{secret}' -d grant_type=client_credentials {issuer}/oauth2/token\n\
                  \x20 # sign in as admin: a session, an access token and a refresh token\n\

@@ -55,6 +55,10 @@ pub struct AddClient {
     /// Scopes the client may ask for (space-separated or repeated).
     #[arg(long = "scope", value_name = "SCOPE", num_args = 1..)]
     scopes: Vec<String>,
+    /// A resource server: may introspect tokens issued to other clients
+    /// (RFC 7662 §4); other clients see only their own.
+    #[arg(long)]
+    resource_server: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -77,6 +81,7 @@ struct ClientView {
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
     scope: String,
+    resource_server: bool,
     created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -93,6 +98,7 @@ impl ClientView {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             scope: c.scope.to_string(),
+            resource_server: c.resource_server,
             created_at: c.created_at.0,
             client_secret: secret,
         }
@@ -120,6 +126,7 @@ impl AddClient {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
             scope,
+            resource_server: self.resource_server,
         };
         Ok((new, self.format))
     }

@@ -38,8 +38,11 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server.
+    /// Run the server (creating the data on first start).
     Serve,
+    /// Create the data (database, master key, signing key, token settings,
+    /// an admin user and a demo client) without serving.
+    Init,
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -89,10 +92,19 @@ pub fn run() -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> Result<(), CliError> {
-    let config = load_config(&cli)?;
-    let app = App::open(config, Arc::new(SystemClock)).await.map_err(CliError::from_display)?;
+    let (config, explicit) = load_config(&cli)?;
+    let clock = Arc::new(SystemClock);
+    let app = match cli.command {
+        // These two issue tokens: they create the data and record the
+        // settings tokens are issued with.
+        Command::Serve | Command::Init => App::open(config, clock).await,
+        // The rest use existing data and the settings the server recorded.
+        _ => App::open_existing(config, &explicit, clock).await,
+    }
+    .map_err(CliError::from_display)?;
     match cli.command {
         Command::Serve => serve::serve(app).await,
+        Command::Init => bootstrap::init(&app).await,
         Command::User(cmd) => user::run(&app, cmd).await,
         Command::Client(cmd) => client::run(&app, cmd).await,
         Command::Key(cmd) => key::run(&app, cmd).await,
@@ -102,14 +114,17 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
 }
 
 /// Layers the configuration: flags and env (already merged by clap) over
-/// the TOML file over defaults.
-fn load_config(cli: &Cli) -> Result<Config, CliError> {
+/// the TOML file over defaults. Returns the configuration and the settings
+/// that were given explicitly (in any layer).
+fn load_config(cli: &Cli) -> Result<(Config, Settings), CliError> {
     check_env_names(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok())).map_err(CliError::from_display)?;
     let file = match &cli.config {
         Some(path) => Settings::from_toml_file(path).map_err(CliError::from_display)?,
         None => Settings::default(),
     };
-    Config::resolve(cli.settings.clone().over(file)).map_err(CliError::from_display)
+    let explicit = cli.settings.clone().over(file);
+    let config = Config::resolve(explicit.clone()).map_err(CliError::from_display)?;
+    Ok((config, explicit))
 }
 
 /// Logs go to stderr: human-readable, filtered by `SESSIOND_LOG` (default

@@ -76,8 +76,11 @@ async fn all_live(app: &App) -> Result<Vec<Session>, CliError> {
     let mut all = Vec::new();
     let mut after: Option<SessionId> = None;
     loop {
-        let page =
-            app.store.live_sessions(after.as_ref(), 1000, app.clock.now()).await.map_err(CliError::from_display)?;
+        let page = app
+            .store
+            .live_sessions(None, after.as_ref(), 1000, app.clock.now())
+            .await
+            .map_err(CliError::from_display)?;
         let done = page.len() < 1000;
         after = page.last().map(|s| s.id.clone());
         all.extend(page);

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::output::Format;
 use super::CliError;
 use crate::app::App;
-use crate::revocation::{introspect, revoke, RevokeOutcome};
+use crate::revocation::{introspect, revoke, Asker, RevokeOutcome};
 use crate::sessions::Actor;
 
 /// Token subcommands.
@@ -32,19 +32,21 @@ pub enum TokenCommand {
 pub async fn run(app: &App, cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
         TokenCommand::Introspect { token, format } => {
-            let answer = introspect(app, &token).await.map_err(CliError::from_display)?;
+            let answer = introspect(app, &token, Asker::Operator).await.map_err(CliError::from_display)?;
             format.print(&answer, || serde_json::to_string_pretty(&answer).unwrap_or_default());
         }
         TokenCommand::Revoke { token, format } => {
             let outcome = revoke(app, &token, None, &Actor::cli()).await.map_err(CliError::from_display)?;
             let revoked = outcome == RevokeOutcome::Revoked;
-            format.print(&serde_json::json!({ "revoked": revoked }), || {
-                if revoked {
-                    "revoked".to_owned()
-                } else {
-                    "nothing to revoke (unknown, expired or already revoked)".to_owned()
-                }
-            });
+            format.print(&serde_json::json!({ "revoked": revoked }), || "revoked".to_owned());
+            if !revoked {
+                // A command that did nothing must not look like success.
+                return Err(CliError(
+                    "nothing revoked: the token is not signed by this store's keys, has expired, or was already \
+                     revoked"
+                        .into(),
+                ));
+            }
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::output::Format;
 use super::CliError;
-use crate::accounts;
+use crate::accounts::{self, KeepSessions};
 use crate::app::App;
 use crate::domain::User;
 use crate::secrets::{self, Secret};
@@ -54,6 +54,9 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Keep the user's sessions (by default every one ends).
+        #[arg(long)]
+        keep_sessions: bool,
         #[command(flatten)]
         format: Format,
     },
@@ -132,14 +135,17 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<(), CliError> {
             let value = serde_json::json!({ "name": name, "disabled": false });
             format.print(&value, || format!("enabled user {name}"));
         }
-        UserCommand::Passwd { name, password_stdin, format } => {
+        UserCommand::Passwd { name, password_stdin, keep_sessions, format } => {
             let (password, generated) = obtain_password(password_stdin)?;
-            accounts::set_password(app, &name, &password).await.map_err(CliError::from_display)?;
+            let keep = if keep_sessions { KeepSessions::All } else { KeepSessions::AllBut(None) };
+            let ended = accounts::set_password(app, &name, &password, keep, &Actor::cli())
+                .await
+                .map_err(CliError::from_display)?;
             let shown = generated.then(|| password.expose().to_owned());
-            let value = serde_json::json!({ "name": name, "password": shown });
+            let value = serde_json::json!({ "name": name, "password": shown, "sessions_ended": ended });
             format.print(&value, || match &shown {
-                Some(p) => format!("new password for {name}: {p}"),
-                None => format!("password of {name} changed"),
+                Some(p) => format!("new password for {name}: {p}; ended {ended} session(s)"),
+                None => format!("password of {name} changed; ended {ended} session(s)"),
             });
         }
     }

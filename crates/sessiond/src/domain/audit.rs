@@ -25,11 +25,13 @@ pub enum AuditKind {
     UserEnabled,
     /// A client was removed.
     ClientRemoved,
+    /// A user's password was changed.
+    PasswordChanged,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 9] = [
+    pub const ALL: [AuditKind; 10] = [
         Self::SignIn,
         Self::SignInFailed,
         Self::Refresh,
@@ -39,6 +41,7 @@ impl AuditKind {
         Self::UserDisabled,
         Self::UserEnabled,
         Self::ClientRemoved,
+        Self::PasswordChanged,
     ];
 
     /// Storage name.
@@ -53,6 +56,7 @@ impl AuditKind {
             Self::UserDisabled => "user_disabled",
             Self::UserEnabled => "user_enabled",
             Self::ClientRemoved => "client_removed",
+            Self::PasswordChanged => "password_changed",
         }
     }
 

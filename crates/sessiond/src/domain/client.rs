@@ -93,6 +93,9 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Scopes it may ask for; also the default when it asks for none.
     pub scope: Scope,
+    /// A resource server: may introspect tokens issued to other clients
+    /// (RFC 7662 §4). Other clients learn only of their own tokens.
+    pub resource_server: bool,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -132,6 +135,8 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// Allowed scopes.
     pub scope: Scope,
+    /// May introspect other clients' tokens.
+    pub resource_server: bool,
 }
 
 #[cfg(test)]

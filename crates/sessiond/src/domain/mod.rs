@@ -3,15 +3,19 @@
 mod audit;
 mod client;
 mod ids;
+mod refresh;
 mod scope;
 mod session;
 mod time;
+mod token_settings;
 mod user;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind};
 pub use client::{Client, ClientKind, GrantType, NewClient};
 pub use ids::{ClientId, GrantId, KeyId, SessionId, TokenId, UserId};
+pub use refresh::{RefreshFacts, RefreshState};
 pub use scope::{Scope, ScopeError};
 pub use session::{Admission, EndReason, LimitPolicy, Session, SessionLimit, SessionPolicy, SignInContext};
 pub use time::UnixTime;
+pub use token_settings::{TokenBounds, TokenSettings, CUTOFF_ALL, RACE_MARGIN};
 pub use user::{User, UserName, UserNameError};

@@ -3,10 +3,9 @@
 //! sign-in creates a session; its tokens name it in `sid`.
 use super::{require_grant, resolve_scope, GrantError, TokenResponse};
 use crate::app::App;
-use crate::domain::{AuditEvent, AuditKind, Client, EndReason, GrantId, GrantType, Session, SignInContext, User};
-use crate::secrets::{self, Secret};
-use crate::sessions::{record_end, Actor};
-use crate::store::{Grant, NewRefreshToken, NewSignIn, SignInOutcome};
+use crate::domain::{AuditEvent, AuditKind, Client, GrantType, Session, SignInContext, User};
+use crate::secrets::Secret;
+use crate::sessions::{open_session, OpenError, OpenedSession};
 use crate::tokens::{mint_access_token, AccessTokenSpec};
 
 /// A parsed password-grant request.
@@ -63,51 +62,19 @@ async fn sign_in(
 ) -> Result<(TokenResponse, User, Session), GrantError> {
     let user = check_password(app, &req.username, req.password).await?;
     if !user.is_enabled() {
-        return Err(GrantError::InvalidGrant("user is disabled"));
+        return Err(GrantError::InvalidGrant(BAD_CREDENTIALS));
     }
 
-    let now = app.clock.now();
-    let policy = app.session_policy();
-    let (idle, absolute) = policy.expiries_at_sign_in(now);
-    let session = Session {
-        id: secrets::new_session_id(),
-        user_id: user.id.clone(),
-        client_id: client.id.clone(),
-        created_at: now,
-        last_seen_at: now,
-        idle_expires_at: idle,
-        absolute_expires_at: absolute,
-        ended_at: None,
-        end_reason: None,
-        context: req.context,
-    };
-    let grant = Grant {
-        id: GrantId::new(secrets::new_id()),
-        session_id: session.id.clone(),
-        client_id: client.id.clone(),
-        scope: scope.clone(),
-        created_at: now,
-        revoked_at: None,
-    };
-    let refresh = client.allows(GrantType::RefreshToken).then(Secret::generate);
-    let sign_in = NewSignIn {
-        session,
-        grant,
-        refresh: refresh.as_ref().map(|r| NewRefreshToken { hash: r.hash(), created_at: now }),
-    };
-    match app.store.sign_in(&sign_in, policy, app.revocation_horizon(now)).await? {
-        SignInOutcome::Admitted { ended } => {
-            app.apply_revocations(&ended.revocations);
-            let actor = Actor { name: Some(user.name.clone()), ..Actor::default() };
-            for s in &ended.sessions {
-                record_end(app, s, EndReason::SessionLimit, &actor).await;
-            }
-        }
-        SignInOutcome::LimitReached => return Err(GrantError::InvalidGrant("session limit reached")),
-        SignInOutcome::UserDisabled => return Err(GrantError::InvalidGrant("user is disabled")),
-    }
-
-    let NewSignIn { session, grant, .. } = sign_in;
+    let opened = open_session(app, &user, client, scope, req.context).await.map_err(|e| match e {
+        // The same answer as a wrong password: a disabled account is not
+        // told apart from a wrong guess.
+        OpenError::UserDisabled => GrantError::InvalidGrant(BAD_CREDENTIALS),
+        OpenError::LimitReached => GrantError::InvalidGrant("session limit reached"),
+        OpenError::ClientRemoved => GrantError::ClientRemoved,
+        OpenError::Store(e) => e.into(),
+    })?;
+    let OpenedSession { session, grant, refresh } = opened;
+    let now = session.created_at;
     let spec = AccessTokenSpec {
         subject: user.id.as_str(),
         client_id: &client.id,

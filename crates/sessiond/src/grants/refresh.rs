@@ -41,7 +41,6 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
             &NewRefreshToken { hash: next.hash(), created_at: now },
             now,
             app.session_policy(),
-            app.revocation_horizon(now),
         )
         .await?;
     let event = AuditEvent {

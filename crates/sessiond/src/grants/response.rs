@@ -41,6 +41,9 @@ pub enum GrantError {
     /// The client is not registered for this grant type.
     #[error("client is not allowed to use the {0} grant")]
     UnauthorizedClient(GrantType),
+    /// The client was removed while the request ran.
+    #[error("client authentication failed")]
+    ClientRemoved,
     /// The requested scope exceeds what the client or grant allows.
     #[error("requested scope is not allowed")]
     InvalidScope,

@@ -84,25 +84,25 @@ mod tests {
 
     #[test]
     fn two_methods_or_garbage_are_refused() {
-        let form = OAuthForm::parse(b"client_secret=x");
+        let form = OAuthForm::parse(b"client_secret=x").unwrap();
         assert!(presented_client(&basic("a:b"), &form).is_err());
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
         assert!(presented_client(&h, &OAuthForm::default()).is_err());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert!(presented_client(&h, &OAuthForm::default()).is_err());
-        assert!(presented_client(&HeaderMap::new(), &OAuthForm::parse(b"client_secret=x")).is_err());
+        assert!(presented_client(&HeaderMap::new(), &OAuthForm::parse(b"client_secret=x").unwrap()).is_err());
     }
 
     #[test]
     fn body_credentials_and_public_clients() {
         let none = HeaderMap::new();
         assert!(matches!(
-            presented_client(&none, &OAuthForm::parse(b"client_id=a&client_secret=b")).unwrap(),
+            presented_client(&none, &OAuthForm::parse(b"client_id=a&client_secret=b").unwrap()).unwrap(),
             Some(PresentedClient::Secret { .. })
         ));
         assert!(matches!(
-            presented_client(&none, &OAuthForm::parse(b"client_id=a")).unwrap(),
+            presented_client(&none, &OAuthForm::parse(b"client_id=a").unwrap()).unwrap(),
             Some(PresentedClient::IdOnly { .. })
         ));
         assert!(presented_client(&none, &OAuthForm::default()).unwrap().is_none());

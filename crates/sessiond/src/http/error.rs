@@ -166,6 +166,7 @@ impl From<crate::grants::GrantError> for ApiError {
             G::InvalidGrant(d) => Self::new(ErrorCode::InvalidGrant, d),
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
+            G::ClientRemoved => Self::invalid_client(e.to_string()),
             G::Internal(cause) => Self::internal(cause),
         }
     }

@@ -10,17 +10,27 @@ use super::error::ApiError;
 #[derive(Debug, Default)]
 pub struct OAuthForm {
     pairs: Vec<(String, String)>,
+    /// Every parameter name, with or without a value.
+    names: Vec<String>,
 }
 
 impl OAuthForm {
     /// Parses a body. RFC 6749 §3.1: "Parameters sent without a value MUST
-    /// be treated as if they were omitted from the request."
-    pub fn parse(body: &[u8]) -> Self {
-        let pairs = form_urlencoded::parse(body)
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        Self { pairs }
+    /// be treated as if they were omitted from the request." A NUL byte
+    /// anywhere is refused: no parameter legitimately holds one, and
+    /// PostgreSQL cannot store it, so it must never reach the store.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let mut form = Self::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ApiError::invalid_request("parameters may not contain NUL characters"));
+            }
+            if !v.is_empty() {
+                form.pairs.push((k.clone().into_owned(), v.into_owned()));
+            }
+            form.names.push(k.into_owned());
+        }
+        Ok(form)
     }
 
     /// The value of a parameter that may appear at most once (RFC 6749 §3.1:
@@ -37,6 +47,11 @@ impl OAuthForm {
     /// Every value of a parameter that may repeat.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The names of the parameters present, empty ones included.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
     }
 
     /// The value of a required parameter.
@@ -65,7 +80,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
                 ApiError::invalid_request("could not read the request body")
             }
         })?;
-        Ok(Self::parse(&body))
+        Self::parse(&body)
     }
 }
 
@@ -75,11 +90,18 @@ mod tests {
 
     #[test]
     fn empty_values_count_as_absent_and_repeats_are_refused() {
-        let f = OAuthForm::parse(b"a=1&b=&c=2&c=3&d=x%20y+z");
+        let f = OAuthForm::parse(b"a=1&b=&c=2&c=3&d=x%20y+z").unwrap();
         assert_eq!(f.one("a").unwrap(), Some("1"));
         assert_eq!(f.one("b").unwrap(), None);
         assert!(f.one("c").is_err());
         assert_eq!(f.one("d").unwrap(), Some("x y z"));
         assert!(f.required("missing").is_err());
+        assert_eq!(f.names().collect::<Vec<_>>(), ["a", "b", "c", "c", "d"]);
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert!(OAuthForm::parse(b"username=a%00b").is_err());
+        assert!(OAuthForm::parse(b"a%00=b").is_err());
     }
 }

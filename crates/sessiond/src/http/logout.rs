@@ -56,7 +56,7 @@ fn body_params(headers: &HeaderMap, body: &[u8]) -> Result<OAuthForm, ApiError> 
     if !is_form {
         return Err(ApiError::invalid_request("a body must be application/x-www-form-urlencoded"));
     }
-    Ok(OAuthForm::parse(body))
+    OAuthForm::parse(body)
 }
 
 fn check_params(params: &OAuthForm) -> Result<(), ApiError> {

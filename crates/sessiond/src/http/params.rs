@@ -14,11 +14,30 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(OAuthForm::parse(parts.uri.query().unwrap_or("").as_bytes())))
+        Ok(Self(OAuthForm::parse(parts.uri.query().unwrap_or("").as_bytes())?))
     }
 }
 
 impl QueryParams {
+    /// Refuses parameters other than `allowed`: a misspelt filter or page
+    /// size is an error, never silently ignored.
+    pub fn only(&self, allowed: &[&str]) -> Result<&Self, ApiError> {
+        match self.0.names().find(|name| !allowed.contains(name)) {
+            None => Ok(self),
+            Some(name) => {
+                let shown: String = name.chars().take(64).collect();
+                let expected = if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") };
+                Err(ApiError::invalid_request(format!("unknown query parameter {shown:?} (expected: {expected})")))
+            }
+        }
+    }
+
+    /// A page request: `limit` (1 to 1000, default 100) and `after`, the
+    /// last id of the previous page.
+    pub fn page(&self) -> Result<(u32, Option<String>), ApiError> {
+        let limit = u32::try_from(self.number("limit", 100, 1..=1000)?).unwrap_or(100);
+        Ok((limit, self.0.one("after")?.map(str::to_owned)))
+    }
     /// A numeric parameter within `range`, or `default` when absent.
     pub fn number(&self, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, ApiError> {
         match self.0.one(name)? {
@@ -49,6 +68,18 @@ impl QueryParams {
     }
 }
 
+/// A request that takes no query parameters: any is refused.
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        QueryParams::from_request_parts(parts, state).await?.only(&[])?;
+        Ok(Self)
+    }
+}
+
 /// One path segment.
 pub struct Segment(pub String);
 
@@ -59,6 +90,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
         let Path(value) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::invalid_request("malformed path segment"))?;
+        // Ids and names never hold control characters (and PostgreSQL cannot
+        // store a NUL): refuse them before any look-up.
+        if value.chars().any(char::is_control) {
+            return Err(ApiError::invalid_request("malformed path segment"));
+        }
         Ok(Self(value))
     }
 }

@@ -83,7 +83,7 @@ async fn next_change(feed: &mut Option<tokio::sync::mpsc::Receiver<Change>>) -> 
 /// timeout (marked ended, reason `expired`), and rows past retention.
 pub async fn prune_once(app: &App) -> Result<PruneCounts, StoreError> {
     let now = app.clock.now();
-    app.validator.prune(now.0);
+    app.prune_index(now);
     let actor = Actor { name: Some("sessiond".into()), ..Actor::default() };
     for session in app.store.expire_sessions(now).await? {
         record_end(app, &session, EndReason::Expired, &actor).await;

@@ -6,6 +6,7 @@ use sessiond_guard::{AccessClaims, RevocationKind};
 
 use super::is_jwt;
 use crate::app::App;
+use crate::domain::{Client, RefreshFacts, RefreshState};
 use crate::secrets::sha256;
 use crate::store::StoreError;
 
@@ -116,33 +117,60 @@ impl<'a> ActiveAccessToken<'a> {
     }
 }
 
-/// Introspects any token. Access tokens are answered from memory alone
-/// (signature or the verified-token cache, lifetime, revocation index);
-/// refresh tokens, which are opaque, are looked up by hash.
-pub async fn introspect(app: &App, token: &str) -> Result<Answer, StoreError> {
-    if is_jwt(token) {
-        return Ok(match app.validator.validate(token, app.clock.now().0) {
-            Ok(claims) => Answer::Access(claims),
-            Err(_) => Answer::Other(Box::new(Introspection::inactive())),
-        });
-    }
-    refresh_token(app, token).await.map(|i| Answer::Other(Box::new(i)))
+/// Who asks: any client may learn of its own tokens; only a resource
+/// server may learn of tokens issued to other clients (RFC 7662 §4: the
+/// endpoint must not let a client scan tokens it has no business with).
+#[derive(Debug, Clone, Copy)]
+pub enum Asker<'a> {
+    /// The command line, on the server's own data: any token.
+    Operator,
+    /// An authenticated client.
+    Client(&'a Client),
 }
 
-async fn refresh_token(app: &App, token: &str) -> Result<Introspection, StoreError> {
+impl Asker<'_> {
+    fn may_see(&self, issued_to: &str) -> bool {
+        match self {
+            Self::Operator => true,
+            Self::Client(c) => c.resource_server || c.id.as_str() == issued_to,
+        }
+    }
+}
+
+/// Introspects any token. Access tokens are answered from memory alone
+/// (signature or the verified-token cache, lifetime, revocation index);
+/// refresh tokens, which are opaque, are looked up by hash. A token the
+/// asker may not see is answered as inactive.
+pub async fn introspect(app: &App, token: &str, asker: Asker<'_>) -> Result<Answer, StoreError> {
+    if is_jwt(token) {
+        return Ok(match app.validator.validate(token, app.clock.now().0) {
+            Ok(claims) if asker.may_see(&claims.client_id) => Answer::Access(claims),
+            _ => Answer::Other(Box::new(Introspection::inactive())),
+        });
+    }
+    refresh_token(app, token, asker).await.map(|i| Answer::Other(Box::new(i)))
+}
+
+async fn refresh_token(app: &App, token: &str, asker: Asker<'_>) -> Result<Introspection, StoreError> {
     let Some(info) = app.store.refresh_token_info(&sha256(token)).await? else {
         return Ok(Introspection::inactive());
     };
+    if !asker.may_see(info.grant.client_id.as_str()) {
+        return Ok(Introspection::inactive());
+    }
     let now = app.clock.now();
     let session_revoked = app.validator.is_id_revoked(RevocationKind::Session, info.session.id.as_str())
         || app.validator.is_id_revoked(RevocationKind::Grant, info.grant.id.as_str());
-    let active = !info.used
-        && info.grant.revoked_at.is_none()
-        && info.session.is_live(now)
-        && info.user.is_enabled()
-        && info.expires_at > now
-        && !session_revoked;
-    if !active {
+    let facts = RefreshFacts {
+        used: info.used,
+        expires_at: info.expires_at,
+        grant_revoked: info.grant.revoked_at.is_some(),
+        session: &info.session,
+        user_enabled: info.user.is_enabled(),
+    };
+    // The same rule the token endpoint applies, plus the index (which may
+    // know of an ending another node has not yet written back here).
+    if facts.state(now) != RefreshState::Usable || session_revoked {
         return Ok(Introspection::inactive());
     }
     Ok(Introspection {

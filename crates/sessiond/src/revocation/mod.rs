@@ -6,7 +6,7 @@ mod introspect;
 mod revoke;
 
 pub use background::{prune_once, spawn_background};
-pub use introspect::{introspect, Answer, Introspection};
+pub use introspect::{introspect, Answer, Asker, Introspection};
 pub use revoke::{revoke, RevokeOutcome, TokenHint};
 
 /// Whether a presented token has the form of a JWT (an access token) rather

@@ -56,7 +56,7 @@ pub async fn revoke(
         return revoke_access_token(app, token, client, now, event).await;
     }
     let client_id = client.map(|c| &c.id);
-    match app.store.revoke_refresh_token(&sha256(token), client_id, now, app.revocation_horizon(now)).await? {
+    match app.store.revoke_refresh_token(&sha256(token), client_id, now).await? {
         RefreshRevocation::Unknown => Ok(RevokeOutcome::NothingToDo),
         RefreshRevocation::OtherClient => Ok(RevokeOutcome::OtherClient),
         RefreshRevocation::Revoked { revocations, .. } if revocations.is_empty() => Ok(RevokeOutcome::NothingToDo),
@@ -81,8 +81,10 @@ async fn revoke_access_token(
     now: UnixTime,
     event: AuditEvent,
 ) -> Result<RevokeOutcome, StoreError> {
-    // Not ours or not a valid signature: nothing of ours to revoke.
-    let Ok(claims) = app.validator.inspect(token) else { return Ok(RevokeOutcome::NothingToDo) };
+    // Not signed by one of our keys: nothing of ours to revoke. Issuer and
+    // audience are not checked: a token signed under an earlier setting is
+    // still ours to revoke.
+    let Ok(claims) = app.validator.inspect_signed(token) else { return Ok(RevokeOutcome::NothingToDo) };
     if client.is_some_and(|c| c.id.as_str() != claims.client_id) {
         return Ok(RevokeOutcome::OtherClient);
     }
@@ -94,7 +96,9 @@ async fn revoke_access_token(
         kind: RevocationKind::Token,
         subject: claims.jti.clone(),
         cutoff: None,
-        expires_at: UnixTime(claims.exp).plus(skew),
+        // The token's own expiry; validators keep the entry for their leeway
+        // beyond it.
+        expires_at: UnixTime(claims.exp),
     };
     let revocations = app.store.append_revocations(&[new], now).await?;
     app.apply_revocations(&revocations);

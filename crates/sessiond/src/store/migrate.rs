@@ -24,10 +24,12 @@ macro_rules! migrations {
 }
 
 /// The SQLite migrations.
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql");
+pub const SQLITE: &[Migration] =
+    migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql", 3 => "0003_token_settings.sql");
 
 /// The PostgreSQL migrations: the same files, PostgreSQL types.
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql");
+pub const POSTGRES: &[Migration] =
+    migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql", 3 => "0003_token_settings.sql");
 
 /// Applies every migration not yet applied. Each runs in its own
 /// transaction that first claims its version row: a second process starting

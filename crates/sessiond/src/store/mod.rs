@@ -21,7 +21,7 @@ pub use records::{
 };
 pub use sealing::{SealError, Sealer};
 pub use sql::SqlStore;
-pub use traits::{AccountStore, AuditStore, KeyStore, RevocationStore, SessionStore};
+pub use traits::{AccountStore, AuditStore, KeyStore, RevocationStore, SessionStore, SettingsStore};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,12 @@ pub enum StoreError {
 }
 
 /// Everything sessiond keeps.
-pub trait Store: AccountStore + KeyStore + SessionStore + RevocationStore + AuditStore + Send + Sync + 'static {}
+pub trait Store:
+    AccountStore + KeyStore + SessionStore + RevocationStore + AuditStore + SettingsStore + Send + Sync + 'static
+{
+}
 
-impl<T: AccountStore + KeyStore + SessionStore + RevocationStore + AuditStore + Send + Sync + 'static> Store for T {}
+impl<T> Store for T where
+    T: AccountStore + KeyStore + SessionStore + RevocationStore + AuditStore + SettingsStore + Send + Sync + 'static
+{
+}

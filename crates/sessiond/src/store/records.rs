@@ -52,6 +52,8 @@ pub enum SignInOutcome {
     LimitReached,
     /// The user was disabled (or removed) meanwhile.
     UserDisabled,
+    /// The client was removed meanwhile.
+    ClientRemoved,
 }
 
 /// Why a refresh token was not accepted.

@@ -49,7 +49,7 @@ pub fn user(row: &AnyRow) -> Result<User, StoreError> {
 }
 
 pub const CLIENT_COLUMNS: &str = "id, name, kind, secret_hash, grant_types, redirect_uris, \
-     post_logout_redirect_uris, backchannel_logout_uri, scope, created_at";
+     post_logout_redirect_uris, backchannel_logout_uri, scope, resource_server, created_at";
 
 pub fn client(row: &AnyRow) -> Result<Client, StoreError> {
     let kind: String = row.try_get("kind")?;
@@ -68,6 +68,7 @@ pub fn client(row: &AnyRow) -> Result<Client, StoreError> {
         post_logout_redirect_uris: split(&row.try_get::<String, _>("post_logout_redirect_uris")?),
         backchannel_logout_uri: row.try_get("backchannel_logout_uri")?,
         scope: Scope::parse(&scope).map_err(corrupt)?,
+        resource_server: row.try_get::<i64, _>("resource_server")? != 0,
         created_at: time(row, "created_at")?,
     })
 }

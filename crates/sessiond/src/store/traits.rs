@@ -7,8 +7,8 @@ use super::{
     SessionSelector, SignInOutcome, StoreError,
 };
 use crate::domain::{
-    AuditEvent, AuditFilter, Client, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, UnixTime, User,
-    UserId,
+    AuditEvent, AuditFilter, Client, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, TokenBounds,
+    TokenSettings, UnixTime, User, UserId,
 };
 use crate::tokens::StoredKey;
 
@@ -30,12 +30,7 @@ pub trait AccountStore {
     /// Disables a user, ends every live session of theirs and appends the
     /// revocations (one per session, and a cut-off for the user); `None` if
     /// the user does not exist.
-    async fn disable_user(
-        &self,
-        name: &str,
-        now: UnixTime,
-        horizon: UnixTime,
-    ) -> Result<Option<(User, Ended)>, StoreError>;
+    async fn disable_user(&self, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError>;
     /// Replaces a user's password hash; false if unknown.
     async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError>;
 
@@ -45,14 +40,9 @@ pub trait AccountStore {
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
     /// All clients, by name.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
-    /// Removes a client, revokes its grants and appends a cut-off for every
-    /// token it holds; `None` if unknown.
-    async fn remove_client(
-        &self,
-        id: &ClientId,
-        now: UnixTime,
-        horizon: UnixTime,
-    ) -> Result<Option<Vec<Revocation>>, StoreError>;
+    /// Removes a client, revokes its grants and appends a revocation of
+    /// every token issued to it, whenever issued; `None` if unknown.
+    async fn remove_client(&self, id: &ClientId, now: UnixTime) -> Result<Option<Vec<Revocation>>, StoreError>;
 }
 
 /// Signing keys.
@@ -73,12 +63,7 @@ pub trait KeyStore {
 pub trait SessionStore {
     /// Creates a session, its grant and first refresh token under the
     /// per-user session limit. Sessions ended to make room get revocations.
-    async fn sign_in(
-        &self,
-        sign_in: &NewSignIn,
-        policy: &SessionPolicy,
-        horizon: UnixTime,
-    ) -> Result<SignInOutcome, StoreError>;
+    async fn sign_in(&self, sign_in: &NewSignIn, policy: &SessionPolicy) -> Result<SignInOutcome, StoreError>;
     /// Exchanges a refresh token for its successor (RFC 6749 §6), or detects
     /// reuse and ends the session (RFC 9700 §4.14.2). A requested `scope`
     /// wider than the grant's rejects the request without consuming the token.
@@ -91,7 +76,6 @@ pub trait SessionStore {
         next: &NewRefreshToken,
         now: UnixTime,
         policy: &SessionPolicy,
-        horizon: UnixTime,
     ) -> Result<Rotation, StoreError>;
     /// Revokes the grant of a refresh token (RFC 7009 §2.1). With a client,
     /// only a token issued to that client is revoked.
@@ -100,7 +84,6 @@ pub trait SessionStore {
         presented: &[u8; 32],
         client_id: Option<&ClientId>,
         now: UnixTime,
-        horizon: UnixTime,
     ) -> Result<RefreshRevocation, StoreError>;
     /// What a refresh token belongs to, for introspection.
     async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError>;
@@ -108,9 +91,11 @@ pub trait SessionStore {
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
     /// A user's live sessions, newest first.
     async fn live_sessions_of_user(&self, user: &UserId, now: UnixTime) -> Result<Vec<Session>, StoreError>;
-    /// Every live session, by id, after `after`, at most `limit`.
+    /// Every live session (of `user`, or of everyone), by id, after
+    /// `after`, at most `limit`.
     async fn live_sessions(
         &self,
+        user: Option<&UserId>,
         after: Option<&SessionId>,
         limit: u32,
         now: UnixTime,
@@ -123,7 +108,6 @@ pub trait SessionStore {
         which: SessionSelector<'_>,
         reason: EndReason,
         now: UnixTime,
-        horizon: UnixTime,
     ) -> Result<Ended, StoreError>;
     /// Marks sessions past a timeout as ended (reason `expired`); returns them.
     async fn expire_sessions(&self, now: UnixTime) -> Result<Vec<Session>, StoreError>;
@@ -132,7 +116,8 @@ pub trait SessionStore {
 /// The revocation log.
 #[async_trait]
 pub trait RevocationStore {
-    /// Appends revocations; returns them with their sequence numbers.
+    /// Appends revocations of single tokens (their `expires_at` is the
+    /// token's `exp`); returns them with their sequence numbers.
     async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
     /// Revocations with `seq` above `after`, in order, at most `limit`.
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError>;
@@ -141,7 +126,8 @@ pub trait RevocationStore {
     fn change_feed(&self) -> Option<tokio::sync::mpsc::Receiver<super::Change>>;
     /// The highest sequence number written so far (0 if none).
     async fn last_revocation_seq(&self) -> Result<i64, StoreError>;
-    /// Deletes what can no longer matter: expired revocations and refresh
+    /// Deletes what can no longer matter: revocations no validator needs
+    /// (past their expiry by the largest clock skew ever used), expired refresh
     /// tokens, and sessions (with their grants) ended before `retain_since`,
     /// audit events older than `audit_since`.
     async fn prune(
@@ -150,6 +136,18 @@ pub trait RevocationStore {
         retain_since: UnixTime,
         audit_since: UnixTime,
     ) -> Result<PruneCounts, StoreError>;
+}
+
+/// The settings that define tokens, shared by every process on the store.
+#[async_trait]
+pub trait SettingsStore {
+    /// Records the settings a server issues tokens with, raising the durable
+    /// maxima (lifetime, skew) that bound every revocation; returns them.
+    /// A process records before it issues its first token.
+    async fn record_token_settings(&self, settings: &TokenSettings, now: UnixTime) -> Result<TokenBounds, StoreError>;
+    /// The recorded settings and bounds; `None` if no server was ever started
+    /// (or `init` run) on this store.
+    async fn token_settings(&self) -> Result<Option<(TokenSettings, TokenBounds)>, StoreError>;
 }
 
 /// The audit trail.

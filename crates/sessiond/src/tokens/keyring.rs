@@ -35,12 +35,6 @@ impl StoredKey {
     pub fn is_published(&self, now: UnixTime) -> bool {
         self.publish_until.is_none_or(|until| now < until)
     }
-
-    /// When a key retired at `now` stops being published: once the longest
-    /// token it may have signed has expired, plus the verifiers' leeway.
-    pub fn publish_until_after_retiring(now: UnixTime, longest_token_life: Duration, leeway: Duration) -> UnixTime {
-        now.plus(longest_token_life).plus(leeway)
-    }
 }
 
 impl std::fmt::Debug for StoredKey {

@@ -240,7 +240,7 @@ fn b64(v: &Value) -> String {
 #[tokio::test]
 async fn introspection_says_inactive_for_forged_tokens() {
     let t = TestApp::spawn().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     let real = s(&t.token(&rs, &[("grant_type", "client_credentials")]).await.1, "access_token");
     let parts: Vec<&str> = real.split('.').collect();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
@@ -290,7 +290,7 @@ async fn introspection_says_inactive_for_forged_tokens() {
 #[tokio::test]
 async fn revoke_and_introspect_refuse_bad_requests() {
     let t = TestApp::spawn().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     let public = t.client_of_kind(sessiond::domain::ClientKind::Public, &[GrantType::Password], "").await;
     let huge = "a".repeat(9000);
     for path in ["/oauth2/revoke", "/oauth2/introspect"] {
@@ -362,7 +362,7 @@ fn json_of_error(code: &str) -> Value {
 async fn introspection_of_refresh_tokens_reads_their_session() {
     let t = TestApp::spawn().await;
     let client = t.user_client().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     t.user("alice", "alice password").await;
     let tokens = t.sign_in(&client, "alice", "alice password").await;
     let body = t.introspect(&rs, &s(&tokens, "refresh_token")).await;

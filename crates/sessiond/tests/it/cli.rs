@@ -117,6 +117,8 @@ async fn management_commands_work_while_a_server_runs_on_the_same_data() {
 async fn bad_input_to_the_cli_fails_with_a_message() {
     let data = TestData::new().await;
     let d = &*data;
+    let init = cli(d, &["init"]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     let cases: &[&[&str]] = &[
         &["user", "add", "bad name"],
         &["user", "disable", "nobody"],

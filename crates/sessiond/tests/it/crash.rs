@@ -19,6 +19,7 @@ fn start(dir: &TestData) -> Server {
 #[tokio::test]
 async fn revocations_survive_sigkill_and_restart() {
     let dir = TestData::new().await;
+    assert!(cli(&dir, &["--issuer", ISSUER, "init"]).status.success());
     let mut add = sessiond(&dir);
     add.args(["user", "add", "alice", "--password-stdin"]);
     assert!(run(add, Some("alice password\n")).status.success());

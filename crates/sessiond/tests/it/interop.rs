@@ -7,13 +7,12 @@ use sessiond::domain::GrantType;
 use crate::support::TestApp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs python3 with authlib and requests; .ci/run installs them and runs it"]
 async fn authlib_drives_grants_introspection_and_revocation() {
+    // Run explicitly without Authlib, this fails rather than pass untested.
     let has_authlib =
         Command::new("python3").args(["-c", "import authlib, requests"]).status().is_ok_and(|s| s.success());
-    if !has_authlib {
-        eprintln!("authlib interop: skipped, python3 with authlib and requests not found (.ci/run installs them)");
-        return;
-    }
+    assert!(has_authlib, "python3 with authlib and requests is required (.ci/run installs them)");
     let t = TestApp::spawn().await;
     let client =
         t.client(&[GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken], "api:read").await;

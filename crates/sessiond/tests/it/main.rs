@@ -4,12 +4,15 @@
 
 mod api;
 mod cli;
+mod cli_settings;
 mod cluster;
 mod crash;
 mod errors;
 mod grants;
+mod hardening;
 mod interop;
 mod keys;
+mod lapse;
 mod pg;
 mod remote;
 mod revocation;

@@ -44,7 +44,7 @@ async fn world() -> World {
     })
     .await;
     let client = t.user_client().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     t.user("alice", "alice password").await;
     t.user("bob", "bob password").await;
     let admin = t.admin_tokens(&client).await;
@@ -236,7 +236,7 @@ async fn absolute_timeout() {
 #[tokio::test]
 async fn revoking_a_client_credentials_token_and_removing_a_client() {
     let t = TestApp::spawn().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     let machine = t.client(&[GrantType::ClientCredentials], "api:read").await;
     let token = |c: &TestClient| {
         let (t, c) = (&t, c.clone());
@@ -268,7 +268,7 @@ async fn revoking_a_client_credentials_token_and_removing_a_client() {
 #[tokio::test]
 async fn a_token_of_another_client_is_not_revoked() {
     let t = TestApp::spawn().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     let victim = t.client(&[GrantType::ClientCredentials], "").await;
     let other = t.client(&[GrantType::ClientCredentials], "").await;
     let token = s(&t.token(&victim, &[("grant_type", "client_credentials")]).await.1, "access_token");
@@ -289,7 +289,7 @@ async fn a_token_of_another_client_is_not_revoked() {
 async fn revocations_made_by_another_process_reach_the_server() {
     let t = TestApp::spawn().await;
     let client = t.user_client().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     t.user("alice", "alice password").await;
     let tokens = t.sign_in(&client, "alice", "alice password").await;
     // A second App on the same data: what the CLI does.
@@ -316,7 +316,7 @@ async fn revocations_made_by_another_process_reach_the_server() {
 async fn pruning_forgets_what_can_no_longer_matter() {
     let t = TestApp::spawn().await;
     let client = t.user_client().await;
-    let rs = t.client(&[GrantType::ClientCredentials], "").await;
+    let rs = t.resource_server().await;
     t.user("alice", "alice password").await;
     let tokens = t.sign_in(&client, "alice", "alice password").await;
     let r = t.bearer(Method::POST, "/logout", &s(&tokens, "access_token")).send().await.unwrap();

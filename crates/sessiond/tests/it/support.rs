@@ -163,7 +163,16 @@ impl TestApp {
         self.client_of_kind(ClientKind::Confidential, grants, scope).await
     }
 
+    /// A resource server: may introspect every client's tokens (RFC 7662 §4).
+    pub async fn resource_server(&self) -> TestClient {
+        self.register(ClientKind::Confidential, &[GrantType::ClientCredentials], "", true).await
+    }
+
     pub async fn client_of_kind(&self, kind: ClientKind, grants: &[GrantType], scope: &str) -> TestClient {
+        self.register(kind, grants, scope, false).await
+    }
+
+    async fn register(&self, kind: ClientKind, grants: &[GrantType], scope: &str, resource_server: bool) -> TestClient {
         let new = NewClient {
             name: "test".into(),
             kind,
@@ -172,6 +181,7 @@ impl TestApp {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             scope: Scope::parse(scope).unwrap(),
+            resource_server,
         };
         let registered = accounts::register_client(&self.app, new).await.unwrap();
         TestClient {

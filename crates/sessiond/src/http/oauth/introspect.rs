@@ -13,7 +13,7 @@ use crate::grants::authenticate_client;
 use crate::http::client_auth::presented_client;
 use crate::http::error::ApiError;
 use crate::http::form::OAuthForm;
-use crate::revocation::introspect;
+use crate::revocation::{introspect, Asker};
 
 /// The introspection endpoint. For access tokens it reads memory only:
 /// client (cached), signature (or the verified-token cache), revocation index.
@@ -38,7 +38,7 @@ pub async fn introspect_token(
     if token.len() > MAX_TOKEN_BYTES {
         return Err(ApiError::invalid_request("token too large"));
     }
-    let mut response = Json(introspect(&app, token).await?).into_response();
+    let mut response = Json(introspect(&app, token, Asker::Client(&client)).await?).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

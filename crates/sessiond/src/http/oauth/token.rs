@@ -24,6 +24,12 @@ pub async fn token(
     form: OAuthForm,
 ) -> Result<Response, ApiError> {
     let grant_type = parse_grant_type(form.required("grant_type")?)?;
+    // Fail closed, as validation does: a node that cannot confirm it has
+    // heard of every revocation (a removed client, a disabled user, an
+    // ended session) issues nothing.
+    if !app.is_current() {
+        return Err(ApiError::not_current());
+    }
     let presented =
         presented_client(&headers, &form)?.ok_or_else(|| ApiError::invalid_client("client authentication required"))?;
     let client = authenticate_client(&app, &presented).await?;

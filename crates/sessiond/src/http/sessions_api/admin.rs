@@ -13,7 +13,7 @@ use crate::domain::{AuditFilter, EndReason, SessionId, UnixTime, User, UserId};
 use crate::http::bearer::Bearer;
 use crate::http::context::RequestContext;
 use crate::http::error::ApiError;
-use crate::http::params::{QueryParams, Segment};
+use crate::http::params::{NoQuery, QueryParams, Segment};
 use crate::sessions::{self, Actor, SessionView};
 
 /// The calling administrator: the request's Bearer token belongs to an
@@ -49,10 +49,10 @@ pub async fn list_sessions(
     _admin: Admin,
     query: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = query.number("limit", 100, 1..=1000)?;
-    let after = query.0.one("after")?.map(SessionId::new);
-    let page = app.store.live_sessions(after.as_ref(), u32::try_from(limit).unwrap_or(100), app.clock.now()).await?;
-    let next = (page.len() as i64 == limit).then(|| page.last().map(|s| s.id.to_string())).flatten();
+    let (limit, after) = query.only(&["limit", "after"])?.page()?;
+    let after = after.map(SessionId::new);
+    let page = app.store.live_sessions(None, after.as_ref(), limit, app.clock.now()).await?;
+    let next = (page.len() == limit as usize).then(|| page.last().map(|s| s.id.to_string())).flatten();
     let views: Vec<SessionView> = page.iter().map(|s| SessionView::new(s, None)).collect();
     Ok(Json(json!({ "sessions": views, "next": next })))
 }
@@ -62,6 +62,7 @@ pub async fn user_sessions(
     State(app): State<Arc<App>>,
     _admin: Admin,
     Segment(name): Segment,
+    _: NoQuery,
 ) -> Result<Json<Value>, ApiError> {
     let user = user_named(&app, &name).await?;
     let sessions = app.store.live_sessions_of_user(&user.id, app.clock.now()).await?;
@@ -74,6 +75,7 @@ pub async fn end_user_sessions(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(name): Segment,
+    _: NoQuery,
 ) -> Result<Json<Value>, ApiError> {
     let user = user_named(&app, &name).await?;
     let ended = sessions::end_user_sessions(&app, &user.id, None, EndReason::Admin, &actor).await?;
@@ -85,6 +87,7 @@ pub async fn end_session(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(sid): Segment,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
     let sid = SessionId::new(sid);
     if app.store.session(&sid).await?.is_none() {
@@ -100,6 +103,7 @@ pub async fn disable_user(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(name): Segment,
+    _: NoQuery,
 ) -> Result<Json<Value>, ApiError> {
     match sessions::disable_user(&app, &name, &actor).await? {
         Some((user, ended)) => Ok(Json(json!({ "user": user.name, "disabled": true, "sessions_ended": ended.len() }))),
@@ -112,6 +116,7 @@ pub async fn enable_user(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(name): Segment,
+    _: NoQuery,
 ) -> Result<Json<Value>, ApiError> {
     crate::accounts::enable_user(&app, &name, &actor).await.map_err(|e| match e {
         crate::accounts::AccountError::NotFound(_) => ApiError::not_found("no such user"),
@@ -122,6 +127,7 @@ pub async fn enable_user(
 
 /// `GET /audit?user=NAME&since=T&until=T&before=SEQ&limit=N`: newest first.
 pub async fn audit(State(app): State<Arc<App>>, _admin: Admin, query: QueryParams) -> Result<Json<Value>, ApiError> {
+    query.only(&["user", "since", "until", "before", "limit"])?;
     let user = match query.0.one("user")? {
         // An unknown name still filters (by name alone): it may be a
         // failed sign-in of a name that never existed.

@@ -1,54 +1,78 @@
 //! `/api/v1/me/sessions`: the caller's own sessions.
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use sessiond_guard::AccessClaims;
 
 use crate::app::App;
-use crate::domain::{EndReason, SessionId, UserId};
+use crate::domain::{EndReason, SessionId, User, UserId};
 use crate::http::bearer::Bearer;
 use crate::http::context::RequestContext;
 use crate::http::error::ApiError;
-use crate::http::params::{QueryParams, Segment};
+use crate::http::params::{NoQuery, QueryParams, Segment};
 use crate::sessions::{end_session, end_user_sessions, Actor, SessionView};
 
-/// The caller's user and session; client tokens have neither.
-fn me(claims: &AccessClaims) -> Result<(UserId, SessionId), ApiError> {
-    match claims.sid.as_deref() {
-        Some(sid) => Ok((UserId::new(claims.sub.as_str()), SessionId::new(sid))),
-        None => Err(ApiError::forbidden("the token belongs to no user")),
+/// The calling user and their session, from a Bearer token whose user is
+/// enabled in the store. The index already refuses a disabled user's
+/// tokens; this reads the stored state as well, so the answer never rests on
+/// the index alone. Client tokens have no user (403).
+pub struct Me {
+    user: User,
+    session: SessionId,
+    actor: Actor,
+}
+
+impl FromRequestParts<Arc<App>> for Me {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let Bearer(claims) = Bearer::from_request_parts(parts, app).await?;
+        let Ok(RequestContext(context)) = RequestContext::from_request_parts(parts, app).await;
+        let Some(sid) = claims.sid.as_deref() else {
+            return Err(ApiError::forbidden("the token belongs to no user"));
+        };
+        match app.store.user_by_id(&UserId::new(claims.sub.as_str())).await? {
+            Some(user) if user.is_enabled() => Ok(Me {
+                actor: Actor { name: Some(user.name.clone()), ip: context.ip, user_agent: context.user_agent },
+                user,
+                session: SessionId::new(sid),
+            }),
+            _ => Err(ApiError::bearer(true, "the user is disabled")),
+        }
     }
 }
 
-fn actor(claims: &AccessClaims, context: crate::domain::SignInContext) -> Actor {
-    Actor { name: claims.username.clone(), ip: context.ip, user_agent: context.user_agent }
-}
-
-/// `GET`: my live sessions, the current one marked.
-pub async fn list(State(app): State<Arc<App>>, Bearer(claims): Bearer) -> Result<Json<serde_json::Value>, ApiError> {
-    let (user, current) = me(&claims)?;
-    let sessions = app.store.live_sessions_of_user(&user, app.clock.now()).await?;
-    let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, Some(s.id == current))).collect();
-    Ok(Json(json!({ "sessions": views })))
+/// `GET ?limit=N&after=SID`: my live sessions by id, a page at a time
+/// (`next` is the `after` of the next page), the current one marked.
+pub async fn list(
+    State(app): State<Arc<App>>,
+    me: Me,
+    query: QueryParams,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (limit, after) = query.only(&["limit", "after"])?.page()?;
+    let after = after.map(SessionId::new);
+    let page = app.store.live_sessions(Some(&me.user.id), after.as_ref(), limit, app.clock.now()).await?;
+    let next = (page.len() == limit as usize).then(|| page.last().map(|s| s.id.to_string())).flatten();
+    let views: Vec<SessionView> = page.iter().map(|s| SessionView::new(s, Some(s.id == me.session))).collect();
+    Ok(Json(json!({ "sessions": views, "next": next })))
 }
 
 /// `DELETE /{sid}`: end one of my sessions. Someone else's session is
 /// answered as unknown.
 pub async fn end_one(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
+    me: Me,
     Segment(sid): Segment,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
-    let (user, _) = me(&claims)?;
     let sid = SessionId::new(sid);
     match app.store.session(&sid).await? {
-        Some(s) if s.user_id == user => {
-            end_session(&app, &sid, EndReason::Logout, &actor(&claims, context)).await?;
+        Some(s) if s.user_id == me.user.id => {
+            end_session(&app, &sid, EndReason::Logout, &me.actor).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(ApiError::not_found("no such session")),
@@ -58,13 +82,11 @@ pub async fn end_one(
 /// `DELETE ?except_current=true`: end all my sessions, or all but this one.
 pub async fn end_all(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
-    RequestContext(context): RequestContext,
-    QueryParams(query): QueryParams,
+    me: Me,
+    query: QueryParams,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (user, current) = me(&claims)?;
-    let except_current = QueryParams(query).flag("except_current")?;
-    let keep = except_current.then_some(&current);
-    let ended = end_user_sessions(&app, &user, keep, EndReason::Logout, &actor(&claims, context)).await?;
+    let except_current = query.only(&["except_current"])?.flag("except_current")?;
+    let keep = except_current.then_some(&me.session);
+    let ended = end_user_sessions(&app, &me.user.id, keep, EndReason::Logout, &me.actor).await?;
     Ok(Json(json!({ "ended": ended.len() })))
 }

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use sessiond_guard::{Revocation, RevocationKind};
 
 use super::{append_revocations_in, conflict, done, end_sessions_in, rows, SqlStore};
-use crate::domain::{Client, ClientId, EndReason, UnixTime, User, UserId};
+use crate::domain::{Client, ClientId, EndReason, UnixTime, User, UserId, CUTOFF_ALL};
 use crate::store::rows::join;
 use crate::store::{AccountStore, Ended, NewRevocation, SessionSelector, StoreError};
 
@@ -49,13 +49,8 @@ impl AccountStore for SqlStore {
         Ok(self.write(q).await? == 1)
     }
 
-    async fn disable_user(
-        &self,
-        name: &str,
-        now: UnixTime,
-        horizon: UnixTime,
-    ) -> Result<Option<(User, Ended)>, StoreError> {
-        let mut tx = self.begin_log_tx().await?;
+    async fn disable_user(&self, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError> {
+        let (mut tx, bounds) = self.begin_log_tx().await?;
         // Keep the first disable time if already disabled.
         let sql = format!(
             "UPDATE users SET disabled_at = CASE WHEN disabled_at IS NULL THEN $1 ELSE disabled_at END
@@ -67,14 +62,15 @@ impl AccountStore for SqlStore {
         };
         let user = rows::user(&row)?;
         let which = SessionSelector::OfUser { user: &user.id, except: None };
-        let mut ended = end_sessions_in(self, &mut tx, which, EndReason::UserDisabled, now, horizon).await?;
+        let mut ended = end_sessions_in(self, &mut tx, which, EndReason::UserDisabled, now, &bounds).await?;
         // A cut-off as well: it also covers a token minted by a request that
-        // raced with this transaction.
+        // raced with this transaction. It lives until the latest `exp` a
+        // token issued before it may carry.
         let cutoff = NewRevocation {
             kind: RevocationKind::User,
             subject: user.id.to_string(),
             cutoff: Some(now),
-            expires_at: horizon,
+            expires_at: bounds.latest_exp_issued_by(now),
         };
         ended.revocations.extend(append_revocations_in(self, &mut tx, &[cutoff], now).await?);
         tx.commit().await?;
@@ -89,8 +85,8 @@ impl AccountStore for SqlStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         let q = sqlx::query(
             "INSERT INTO clients (id, name, kind, secret_hash, grant_types, redirect_uris,
-                 post_logout_redirect_uris, backchannel_logout_uri, scope, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 post_logout_redirect_uris, backchannel_logout_uri, scope, resource_server, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(client.id.as_str())
         .bind(&client.name)
@@ -101,6 +97,7 @@ impl AccountStore for SqlStore {
         .bind(join(&client.post_logout_redirect_uris))
         .bind(client.backchannel_logout_uri.as_deref())
         .bind(client.scope.to_string())
+        .bind(i64::from(client.resource_server))
         .bind(client.created_at.0);
         self.write(q).await.map_err(|e| conflict(e, "client"))?;
         Ok(())
@@ -116,13 +113,8 @@ impl AccountStore for SqlStore {
         self.fetch_all(sqlx::query(&sql), rows::client).await
     }
 
-    async fn remove_client(
-        &self,
-        id: &ClientId,
-        now: UnixTime,
-        horizon: UnixTime,
-    ) -> Result<Option<Vec<Revocation>>, StoreError> {
-        let mut tx = self.begin_log_tx().await?;
+    async fn remove_client(&self, id: &ClientId, now: UnixTime) -> Result<Option<Vec<Revocation>>, StoreError> {
+        let (mut tx, bounds) = self.begin_log_tx().await?;
         let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         if removed.rows_affected() == 0 {
             return done(tx, None).await;
@@ -132,11 +124,14 @@ impl AccountStore for SqlStore {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
+        // Every token of the client, whenever issued: a node that has not yet
+        // heard of the removal may still issue one, for at most
+        // `max_revocation_lag`, which the entry's life covers (RACE_MARGIN).
         let cutoff = NewRevocation {
             kind: RevocationKind::Client,
             subject: id.to_string(),
-            cutoff: Some(now),
-            expires_at: horizon,
+            cutoff: Some(CUTOFF_ALL),
+            expires_at: bounds.latest_exp_issued_by(now),
         };
         let revocations = append_revocations_in(self, &mut tx, &[cutoff], now).await?;
         tx.commit().await?;

@@ -9,7 +9,7 @@ use crate::store::{AuditStore, NewRevocation, PruneCounts, RevocationStore, Stor
 #[async_trait]
 impl RevocationStore for SqlStore {
     async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError> {
-        let mut tx = self.begin_log_tx().await?;
+        let (mut tx, _) = self.begin_log_tx().await?;
         let out = append_revocations_in(self, &mut tx, new, now).await?;
         tx.commit().await?;
         Ok(out)
@@ -37,8 +37,14 @@ impl RevocationStore for SqlStore {
         retain_since: UnixTime,
         audit_since: UnixTime,
     ) -> Result<PruneCounts, StoreError> {
+        // The log in a transaction of its own (short: it holds the log lock),
+        // with the bounds read under that lock: a row is kept past its expiry
+        // for the largest leeway any validator may use.
+        let (mut tx, bounds) = self.begin_log_tx().await?;
+        let revocations =
+            exec(&mut tx, "DELETE FROM revocations WHERE expires_at <= $1", bounds.prunable_before(now)).await?;
+        tx.commit().await?;
         let mut tx = self.pool.begin().await?;
-        let revocations = exec(&mut tx, "DELETE FROM revocations WHERE expires_at <= $1", now).await?;
         // A refresh token is useless once expired or once its session ended
         // (presenting it then is answered as unknown: invalid_grant).
         let refresh_tokens = exec(

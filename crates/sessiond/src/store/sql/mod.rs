@@ -12,6 +12,7 @@ mod keys;
 mod listen;
 mod log;
 mod sessions;
+mod settings;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use super::rows;
 use super::sealing::Sealer;
 use super::{Ended, NewRevocation, SessionSelector, StoreError};
 use crate::config::Database;
-use crate::domain::{EndReason, UnixTime};
+use crate::domain::{EndReason, TokenBounds, UnixTime};
 
 type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 type Tx<'c> = Transaction<'c, Any>;
@@ -130,13 +131,21 @@ impl SqlStore {
     /// log writers then commit in `seq` order, so a follower reading rows
     /// past its last `seq` never skips one that commits later. Taking it
     /// first, before any row lock, keeps the lock order the same everywhere.
-    /// (SQLite has a single writer already.)
-    async fn begin_log_tx(&self) -> Result<Tx<'static>, StoreError> {
+    /// (SQLite has a single writer already.) Then it reads the durable
+    /// token bounds that every revocation's expiry is computed from, locked
+    /// until commit (see `settings::bounds_in`).
+    async fn begin_log_tx(&self) -> Result<(Tx<'static>, TokenBounds), StoreError> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_LOCK).execute(&mut *tx).await?;
         }
-        Ok(tx)
+        match settings::bounds_in(self, &mut tx).await {
+            Ok(bounds) => Ok((tx, bounds)),
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
     }
 
     /// Tells the other nodes, at commit, that something changed.
@@ -229,15 +238,17 @@ async fn append_revocations_in(
     Ok(out)
 }
 
-/// Ends the selected live sessions inside `tx`: marks them ended, revokes
-/// their grants, appends one `session` revocation each.
+/// Ends the selected live sessions inside `tx` (begun with `begin_log_tx`,
+/// which gave `bounds`): marks them ended, revokes their grants, appends one
+/// `session` revocation each, kept until no token of the session can be
+/// valid.
 async fn end_sessions_in(
     store: &SqlStore,
     tx: &mut Tx<'_>,
     which: SessionSelector<'_>,
     reason: EndReason,
     now: UnixTime,
-    horizon: UnixTime,
+    bounds: &TokenBounds,
 ) -> Result<Ended, StoreError> {
     let returning = rows::SESSION_COLUMNS;
     let query = match which {
@@ -274,7 +285,7 @@ async fn end_sessions_in(
             kind: RevocationKind::Session,
             subject: s.id.to_string(),
             cutoff: None,
-            expires_at: horizon,
+            expires_at: bounds.session_entry_expiry(now, s.absolute_expires_at),
         };
         revocations.extend(append_revocations_in(store, tx, &[new], now).await?);
     }

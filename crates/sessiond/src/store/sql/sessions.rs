@@ -4,7 +4,10 @@ use sessiond_guard::RevocationKind;
 use sqlx::Row;
 
 use super::{append_revocations_in, conflict, done, end_sessions_in, rows, SqlStore, Tx};
-use crate::domain::{Admission, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, UnixTime, UserId};
+use crate::domain::{
+    Admission, ClientId, EndReason, RefreshFacts, RefreshState, Scope, Session, SessionId, SessionPolicy, UnixTime,
+    UserId,
+};
 use crate::store::{
     Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, RefreshRevocation, RefreshTokenInfo, RejectReason,
     Rotation, SessionSelector, SessionStore, SignInOutcome, StoreError,
@@ -57,17 +60,17 @@ async fn token_grant(tx: &mut Tx<'_>, hash: &[u8; 32]) -> Result<Option<(Grant, 
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn sign_in(
-        &self,
-        sign_in: &NewSignIn,
-        policy: &SessionPolicy,
-        horizon: UnixTime,
-    ) -> Result<SignInOutcome, StoreError> {
+    async fn sign_in(&self, sign_in: &NewSignIn, policy: &SessionPolicy) -> Result<SignInOutcome, StoreError> {
         let session = &sign_in.session;
         let now = session.created_at;
         // Only the end-oldest policy can end sessions (and so append to the log).
         let may_end = policy.limit.max.is_some() && policy.limit.policy == crate::domain::LimitPolicy::EndOldest;
-        let mut tx = if may_end { self.begin_log_tx().await? } else { self.pool.begin().await? };
+        let (mut tx, bounds) = if may_end {
+            let (tx, bounds) = self.begin_log_tx().await?;
+            (tx, Some(bounds))
+        } else {
+            (self.pool.begin().await?, None)
+        };
         // Lock the user's row: concurrent sign-ins of one user queue here, so
         // the count below cannot be stale when the limit is enforced.
         let locked =
@@ -78,6 +81,15 @@ impl SessionStore for SqlStore {
                 .rows_affected();
         if locked == 0 {
             return done(tx, SignInOutcome::UserDisabled).await;
+        }
+        // The client's stored state, not a cache: a client removed on another
+        // node a moment ago gets no new session.
+        let client: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
+            .bind(session.client_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if client.is_none() {
+            return done(tx, SignInOutcome::ClientRemoved).await;
         }
         let live_ids: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT id FROM sessions WHERE user_id = $1 AND {} ORDER BY created_at, id",
@@ -92,6 +104,7 @@ impl SessionStore for SqlStore {
             Admission::Admit => {}
             Admission::Refuse => return done(tx, SignInOutcome::LimitReached).await,
             Admission::EndOldest(n) => {
+                let bounds = bounds.ok_or_else(|| StoreError::Corrupt("session limit without the log lock".into()))?;
                 for id in live_ids.into_iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
                     let id = SessionId::new(id);
                     let one = end_sessions_in(
@@ -100,7 +113,7 @@ impl SessionStore for SqlStore {
                         SessionSelector::One(&id),
                         EndReason::SessionLimit,
                         now,
-                        horizon,
+                        &bounds,
                     )
                     .await?;
                     ended.sessions.extend(one.sessions);
@@ -150,7 +163,6 @@ impl SessionStore for SqlStore {
         next: &NewRefreshToken,
         now: UnixTime,
         policy: &SessionPolicy,
-        horizon: UnixTime,
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Consume the token first (the write takes the lock). Exactly one of
@@ -167,53 +179,63 @@ impl SessionStore for SqlStore {
         .await?
         .rows_affected()
             == 1;
-        let Some((grant, used_at, _, _)) = token_grant(&mut tx, presented).await? else {
+        let Some((grant, used_at, _, expires_at)) = token_grant(&mut tx, presented).await? else {
             return done(tx, Rotation::Rejected(RejectReason::Unknown)).await;
         };
         if &grant.client_id != client_id {
             return done(tx, Rotation::Rejected(RejectReason::OtherClient)).await;
         }
         let session = session_in(&mut tx, &grant.session_id).await?;
-        if !consumed {
-            if used_at.is_none() {
-                // Unused but not consumable: the token has expired.
-                return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
-            }
-            // RFC 9700 §4.14.2: a used refresh token came back. Either the
-            // client or an attacker holds a stolen copy; end the session, in a
-            // transaction of its own that takes the log lock first.
-            tx.rollback().await?;
-            let ended =
-                self.end_sessions(SessionSelector::One(&session.id), EndReason::RefreshReuse, now, horizon).await?;
-
-            return Ok(Rotation::Reused {
-                session_id: session.id,
-                user_id: session.user_id,
-                revocations: ended.revocations,
-            });
-        }
-        if scope.is_some_and(|s| !s.is_subset_of(&grant.scope)) {
-            // Dropping the transaction rolls the consumption back.
-            return done(tx, Rotation::Rejected(RejectReason::ScopeExceeded)).await;
-        }
-        if grant.revoked_at.is_some() {
-            return done(tx, Rotation::Rejected(RejectReason::GrantRevoked)).await;
-        }
-        if !session.is_live(now) {
-            return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
-        }
         let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
         let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
-        if !user.is_enabled() {
-            return done(tx, Rotation::Rejected(RejectReason::UserDisabled)).await;
+        let facts = RefreshFacts {
+            // Used before, by another request: this one did not consume it.
+            used: !consumed && used_at.is_some(),
+            expires_at: UnixTime(expires_at),
+            grant_revoked: grant.revoked_at.is_some(),
+            session: &session,
+            user_enabled: user.is_enabled(),
+        };
+        match facts.state(now) {
+            RefreshState::Usable => {}
+            RefreshState::Used => {
+                // RFC 9700 §4.14.2: a used refresh token came back. Either the
+                // client or an attacker holds a stolen copy; end the session, in
+                // a transaction of its own that takes the log lock first.
+                tx.rollback().await?;
+                let ended = self.end_sessions(SessionSelector::One(&session.id), EndReason::RefreshReuse, now).await?;
+                return Ok(Rotation::Reused {
+                    session_id: session.id,
+                    user_id: session.user_id,
+                    revocations: ended.revocations,
+                });
+            }
+            RefreshState::Expired | RefreshState::SessionNotLive => {
+                return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await
+            }
+            RefreshState::GrantRevoked => return done(tx, Rotation::Rejected(RejectReason::GrantRevoked)).await,
+            RefreshState::UserDisabled => return done(tx, Rotation::Rejected(RejectReason::UserDisabled)).await,
+        }
+        if scope.is_some_and(|s| !s.is_subset_of(&grant.scope)) {
+            // Rolling back undoes the consumption: the token stays usable.
+            return done(tx, Rotation::Rejected(RejectReason::ScopeExceeded)).await;
         }
         let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
-        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
-            .bind(now.0)
-            .bind(idle.0)
-            .bind(session.id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        // Only a session still live at this write: on PostgreSQL a session
+        // ended by a transaction that committed after the read above is seen
+        // here (the row lock waits for it), and no token is minted for it.
+        let touched = sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(idle.0)
+        .bind(session.id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if touched == 0 {
+            return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
+        }
         insert_refresh_token(&mut tx, next, &grant, session.absolute_expires_at).await?;
         tx.commit().await?;
         let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
@@ -225,9 +247,8 @@ impl SessionStore for SqlStore {
         presented: &[u8; 32],
         client_id: Option<&ClientId>,
         now: UnixTime,
-        horizon: UnixTime,
     ) -> Result<RefreshRevocation, StoreError> {
-        let mut tx = self.begin_log_tx().await?;
+        let (mut tx, bounds) = self.begin_log_tx().await?;
         let base = "UPDATE grants SET revoked_at = $1
                     WHERE revoked_at IS NULL AND id IN (SELECT grant_id FROM refresh_tokens WHERE token_hash = $2)";
         let revoked = match client_id {
@@ -251,11 +272,14 @@ impl SessionStore for SqlStore {
         }
         let mut revocations = Vec::new();
         if revoked {
+            // Every token of the grant carries its session's `sid` and so is
+            // bounded like the session's.
+            let session = session_in(&mut tx, &grant.session_id).await?;
             let new = NewRevocation {
                 kind: RevocationKind::Grant,
                 subject: grant.id.to_string(),
                 cutoff: None,
-                expires_at: horizon,
+                expires_at: bounds.session_entry_expiry(now, session.absolute_expires_at),
             };
             revocations = append_revocations_in(self, &mut tx, &[new], now).await?;
         }
@@ -298,17 +322,26 @@ impl SessionStore for SqlStore {
 
     async fn live_sessions(
         &self,
+        user: Option<&UserId>,
         after: Option<&SessionId>,
         limit: u32,
         now: UnixTime,
     ) -> Result<Vec<Session>, StoreError> {
+        // Two statements rather than `($4 = '' OR user_id = $4)`, so that
+        // PostgreSQL's generic plan keeps using the per-user index.
+        let of_user = if user.is_some() { "AND user_id = $4" } else { "" };
         let sql = format!(
-            "SELECT {} FROM sessions WHERE id > $1 AND {} ORDER BY id LIMIT $3",
+            "SELECT {} FROM sessions WHERE id > $1 AND {} {of_user} ORDER BY id LIMIT $3",
             rows::SESSION_COLUMNS,
             live("$2")
         );
         let after = after.map_or("", |s| s.as_str());
-        self.fetch_all(sqlx::query(&sql).bind(after).bind(now.0).bind(i64::from(limit)), rows::session).await
+        let query = sqlx::query(&sql).bind(after).bind(now.0).bind(i64::from(limit));
+        let query = match user {
+            Some(user) => query.bind(user.as_str()),
+            None => query,
+        };
+        self.fetch_all(query, rows::session).await
     }
 
     async fn end_sessions(
@@ -316,10 +349,9 @@ impl SessionStore for SqlStore {
         which: SessionSelector<'_>,
         reason: EndReason,
         now: UnixTime,
-        horizon: UnixTime,
     ) -> Result<Ended, StoreError> {
-        let mut tx = self.begin_log_tx().await?;
-        let ended = end_sessions_in(self, &mut tx, which, reason, now, horizon).await?;
+        let (mut tx, bounds) = self.begin_log_tx().await?;
+        let ended = end_sessions_in(self, &mut tx, which, reason, now, &bounds).await?;
         tx.commit().await?;
         Ok(ended)
     }

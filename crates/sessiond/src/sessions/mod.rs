@@ -1,7 +1,13 @@
-//! Ending sessions and users: the durable write (with its revocations) in
-//! the store, then the in-memory index, then the audit trail — in that
-//! order, so nothing is reported ended before it is durably ended.
-use serde::Serialize;
+//! Sessions: opening one at sign-in (`open`), ending sessions and users,
+//! and how they are shown (`view`). Ending is the durable write (with its
+//! revocations) in the store, then the in-memory index, then the audit
+//! trail — in that order, so nothing is reported ended before it is durably
+//! ended.
+mod open;
+mod view;
+
+pub use open::{open_session, OpenError, OpenedSession};
+pub use view::SessionView;
 
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, EndReason, Session, SessionId, User, UserId};
@@ -65,7 +71,7 @@ async fn end(
     actor: &Actor,
 ) -> Result<Vec<Session>, StoreError> {
     let now = app.clock.now();
-    let ended = app.store.end_sessions(which, reason, now, app.revocation_horizon(now)).await?;
+    let ended = app.store.end_sessions(which, reason, now).await?;
     app.apply_revocations(&ended.revocations);
     for s in &ended.sessions {
         record_end(app, s, reason, actor).await;
@@ -89,7 +95,7 @@ pub async fn record_end(app: &App, session: &Session, reason: EndReason, actor: 
 /// every token revoked in one transaction. `None` if the user is unknown.
 pub async fn disable_user(app: &App, name: &str, actor: &Actor) -> Result<Option<(User, Vec<Session>)>, StoreError> {
     let now = app.clock.now();
-    let Some((user, ended)) = app.store.disable_user(name, now, app.revocation_horizon(now)).await? else {
+    let Some((user, ended)) = app.store.disable_user(name, now).await? else {
         return Ok(None);
     };
     app.apply_revocations(&ended.revocations);
@@ -104,39 +110,4 @@ pub async fn disable_user(app: &App, name: &str, actor: &Actor) -> Result<Option
         record_end(app, s, EndReason::UserDisabled, actor).await;
     }
     Ok(Some((user, ended.sessions)))
-}
-
-/// A session as the API and the CLI show it.
-#[derive(Debug, Serialize)]
-pub struct SessionView {
-    sid: String,
-    user_id: String,
-    client_id: String,
-    created_at: i64,
-    last_seen_at: i64,
-    idle_expires_at: i64,
-    absolute_expires_at: i64,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    /// For `me`: whether this is the session of the token making the call.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    current: Option<bool>,
-}
-
-impl SessionView {
-    /// The view of a session; `current` only for the caller's own list.
-    pub fn new(s: &Session, current: Option<bool>) -> Self {
-        Self {
-            sid: s.id.to_string(),
-            user_id: s.user_id.to_string(),
-            client_id: s.client_id.to_string(),
-            created_at: s.created_at.0,
-            last_seen_at: s.last_seen_at.0,
-            idle_expires_at: s.idle_expires_at.0,
-            absolute_expires_at: s.absolute_expires_at.0,
-            ip: s.context.ip.clone(),
-            user_agent: s.context.user_agent.clone(),
-            current,
-        }
-    }
 }
