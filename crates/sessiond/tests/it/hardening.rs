@@ -142,7 +142,10 @@ async fn a_client_removed_on_another_node_is_refused_at_once() {
     let (status, body) =
         a.token(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "alice password")]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{body}");
-    assert_eq!(a.refresh(&client, &s(&signed_in, "refresh_token")).await.0, StatusCode::BAD_REQUEST);
+    // (400 invalid_grant from the revoked grant, or 401 if node A has
+    // already heard: PostgreSQL announces the removal within milliseconds.)
+    let (status, _) = a.refresh(&client, &s(&signed_in, "refresh_token")).await;
+    assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED, "{status}");
     // A client token node A issues from its cache before it hears of the
     // removal is dead as soon as it does: the removal covers every token of
     // the client, whenever issued.
