@@ -26,16 +26,22 @@ pub enum AccountError {
     /// The name or id is taken.
     #[error("{0} already exists")]
     Exists(String),
-    /// Storage or hashing failed.
-    #[error("{0}")]
-    Internal(String),
+    /// Storage failed.
+    #[error("storage failed: {0}")]
+    Store(#[source] StoreError),
+    /// Password hashing failed.
+    #[error("password hashing failed: {0}")]
+    Hash(#[from] crate::secrets::PasswordHashError),
+    /// The hashing task failed.
+    #[error("a blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl From<StoreError> for AccountError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => AccountError::Exists(what.to_owned()),
-            other => AccountError::Internal(other.to_string()),
+            other => AccountError::Store(other),
         }
     }
 }
@@ -52,10 +58,7 @@ fn check_password(password: &str) -> Result<(), AccountError> {
 
 async fn hash_password(app: &App, password: &Secret) -> Result<String, AccountError> {
     let (hasher, password) = (app.hasher.clone(), password.clone());
-    tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
-        .await
-        .map_err(|e| AccountError::Internal(e.to_string()))?
-        .map_err(|e| AccountError::Internal(e.to_string()))
+    Ok(tokio::task::spawn_blocking(move || hasher.hash(password.expose())).await??)
 }
 
 /// Creates a user.

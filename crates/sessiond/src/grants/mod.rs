@@ -5,12 +5,14 @@ mod client_auth;
 mod client_credentials;
 mod password;
 mod refresh;
+mod request;
 mod response;
 
 pub use client_auth::{authenticate_client, ClientAuthError, ClientCache, PresentedClient};
 pub use client_credentials::client_credentials;
 pub use password::{password, PasswordRequest};
 pub use refresh::{refresh, RefreshRequest};
+pub use request::{exchange, TokenRequest};
 pub use response::{GrantError, TokenResponse};
 
 use crate::domain::{Client, Scope};

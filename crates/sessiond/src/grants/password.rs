@@ -106,8 +106,7 @@ async fn check_password(app: &App, username: &str, password: Secret) -> Result<U
         Some(hash) => hasher.verify(password.expose(), &hash),
         None => hasher.verify_decoy(password.expose()),
     })
-    .await
-    .map_err(|e| GrantError::Internal(e.to_string()))?;
+    .await?;
     match user {
         Some(user) if ok => Ok(user),
         _ => Err(GrantError::InvalidGrant(BAD_CREDENTIALS)),

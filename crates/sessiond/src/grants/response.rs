@@ -47,19 +47,13 @@ pub enum GrantError {
     /// The requested scope exceeds what the client or grant allows.
     #[error("requested scope is not allowed")]
     InvalidScope,
-    /// Something on the server failed.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<crate::store::StoreError> for GrantError {
-    fn from(e: crate::store::StoreError) -> Self {
-        GrantError::Internal(e.to_string())
-    }
-}
-
-impl From<crate::tokens::SigningKeyError> for GrantError {
-    fn from(e: crate::tokens::SigningKeyError) -> Self {
-        GrantError::Internal(e.to_string())
-    }
+    /// The store failed.
+    #[error("storage failed")]
+    Store(#[from] crate::store::StoreError),
+    /// A token could not be signed.
+    #[error("signing failed")]
+    Signing(#[from] crate::tokens::SigningKeyError),
+    /// A task on the blocking pool (password hashing) failed.
+    #[error("a blocking task failed")]
+    Task(#[from] tokio::task::JoinError),
 }

@@ -1,15 +1,48 @@
-//! Reading client credentials from a request (RFC 6749 §2.3.1): the
-//! `Authorization: Basic` header (`client_secret_basic`) or the body
-//! (`client_secret_post`), never both.
+//! Client authentication for the OAuth endpoints (RFC 6749 §2.3.1): the
+//! credentials come from the `Authorization: Basic` header
+//! (`client_secret_basic`) or the body (`client_secret_post`), never both,
+//! and [`ClientRequest`] authenticates them once for every endpoint that
+//! needs a client (token, revocation, introspection).
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::error::ApiError;
 use super::form::OAuthForm;
-use crate::domain::ClientId;
-use crate::grants::PresentedClient;
+use crate::app::App;
+use crate::domain::{Client, ClientId};
+use crate::grants::{authenticate_client, PresentedClient};
 use crate::secrets::Secret;
+
+/// A form request from an authenticated client: the body, parsed once, and
+/// the client it authenticated as. Without credentials, or with wrong ones,
+/// the request is refused with `invalid_client` (never with a `Basic`
+/// challenge: see `ApiError::invalid_client`).
+pub struct ClientRequest {
+    /// The authenticated client.
+    pub client: Arc<Client>,
+    /// The request's parameters.
+    pub form: OAuthForm,
+}
+
+impl FromRequest<Arc<App>> for ClientRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+            headers.insert(header::AUTHORIZATION, value.clone());
+        }
+        let form = OAuthForm::from_request(req, app).await?;
+        let presented = presented_client(&headers, &form)?
+            .ok_or_else(|| ApiError::invalid_client("client authentication required"))?;
+        let client = authenticate_client(app, &presented).await?;
+        Ok(Self { client, form })
+    }
+}
 
 /// The credentials in a request; `None` if it carries none.
 pub fn presented_client(headers: &HeaderMap, form: &OAuthForm) -> Result<Option<PresentedClient>, ApiError> {

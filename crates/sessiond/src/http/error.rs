@@ -1,7 +1,11 @@
 //! Errors in the formats the specs prescribe: RFC 6749 §5.2 for the token
 //! endpoint (and RFC 7009 / RFC 7662, which reuse it), RFC 6750 §3 for
 //! Bearer-protected resources. Every error response carries
-//! `Cache-Control: no-store`.
+//! `Cache-Control: no-store`. A server failure keeps its cause (with its
+//! chain of sources) on the response, for the request log to record once
+//! (`http::trace`); the client learns nothing internal.
+use std::sync::Arc;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -64,6 +68,13 @@ impl ErrorCode {
     }
 }
 
+/// A cause of a failure, boxed.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// The cause of a 5xx, attached to the response for the request log.
+#[derive(Debug, Clone)]
+pub struct FailureCause(pub Arc<Cause>);
+
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -71,12 +82,13 @@ pub struct ApiError {
     code: ErrorCode,
     description: String,
     challenge: Option<HeaderValue>,
+    cause: Option<Cause>,
 }
 
 impl ApiError {
     /// An error with the code's usual status.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status: code.status(), code, description: description.into(), challenge: None }
+        Self { status: code.status(), code, description: description.into(), challenge: None, cause: None }
     }
 
     /// 401 for a Bearer-protected resource, with the RFC 6750 §3 challenge.
@@ -125,11 +137,11 @@ impl ApiError {
         Self::new(ErrorCode::InvalidClient, description)
     }
 
-    /// A server failure: logged here, once, with its cause; the client
-    /// learns nothing internal.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "request failed");
-        Self::new(ErrorCode::ServerError, "internal error")
+    /// A server failure. Its cause is kept for the request log (which
+    /// records it once, in the request's span); the client learns nothing
+    /// internal.
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self { cause: Some(cause.into()), ..Self::new(ErrorCode::ServerError, "internal error") }
     }
 
     /// 503: this node cannot confirm its revocation index is current, so it
@@ -154,6 +166,9 @@ impl IntoResponse for ApiError {
         if let Some(challenge) = self.challenge {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(FailureCause(Arc::new(cause)));
+        }
         response
     }
 }
@@ -167,7 +182,7 @@ impl From<crate::grants::GrantError> for ApiError {
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
             G::ClientRemoved => Self::invalid_client(e.to_string()),
-            G::Internal(cause) => Self::internal(cause),
+            G::Store(_) | G::Signing(_) | G::Task(_) => Self::internal(e),
         }
     }
 }
@@ -246,6 +261,11 @@ mod tests {
             ApiError::from(G::UnauthorizedClient(crate::domain::GrantType::Password)).code(),
             ErrorCode::UnauthorizedClient
         );
-        assert_eq!(ApiError::from(G::Internal("db down".into())).code(), ErrorCode::ServerError);
+        let failed = ApiError::from(G::Store(crate::store::StoreError::Corrupt("db down".into())));
+        assert_eq!(failed.code(), ErrorCode::ServerError);
+        let response = failed.into_response();
+        let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
+        assert!(cause.0.to_string().contains("storage failed"));
+        assert!(std::error::Error::source(&**cause.0).is_some(), "with its source");
     }
 }

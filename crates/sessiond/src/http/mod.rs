@@ -1,5 +1,5 @@
-//! HTTP: the router (grouped by protocol) and the server loop that enforces
-//! request-size limits.
+//! HTTP: the router (grouped by protocol, each group with its own layers),
+//! the request log, and the server loop that enforces request-size limits.
 mod bearer;
 mod client_auth;
 mod context;
@@ -12,6 +12,7 @@ mod ops;
 mod params;
 mod serve;
 mod sessions_api;
+mod trace;
 
 use std::sync::Arc;
 
@@ -22,25 +23,52 @@ use axum::http::{header, HeaderValue, Method};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use serve::serve;
 
 use crate::app::App;
 use error::{ApiError, ErrorCode};
 
-/// Every route of the server.
+/// Every route of the server, in groups that each get the layers that
+/// belong to them: the OAuth/OIDC protocol endpoints and the JSON APIs are
+/// open to the configured browser origins (CORS); the JSON APIs, which
+/// carry personal data, are never cached; operations endpoints get neither.
+/// Every response says `nosniff`, and every request runs in the request
+/// span (`trace`).
 pub fn router(app: Arc<App>) -> Router {
-    use oidc::discovery::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
-    use sessions_api::{admin, me};
     let max_body = app.config.max_body_bytes;
     let cors = cors(&app.config.cors_allowed_origins);
-    let router = Router::new()
+    let open_to_browsers = |routes: Router<Arc<App>>| match &cors {
+        Some(cors) => routes.layer(cors.clone()),
+        None => routes,
+    };
+    let routes = Router::new()
+        .merge(open_to_browsers(protocol_routes()))
+        .merge(open_to_browsers(api_routes()))
+        .merge(ops_routes())
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
+    trace::traced(routes).with_state(app)
+}
+
+/// OAuth 2.0 and OpenID Connect endpoints (discovery says where they are).
+fn protocol_routes() -> Router<Arc<App>> {
+    use oidc::discovery::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
+    Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery::discovery))
         .route("/.well-known/oauth-authorization-server", get(oidc::discovery::discovery))
         .route(JWKS_PATH, get(oidc::jwks::jwks))
         .route(TOKEN_PATH, post(oauth::token::token))
         .route(REVOKE_PATH, post(oauth::revoke::revoke_token))
         .route(INTROSPECT_PATH, post(oauth::introspect::introspect_token))
+}
+
+/// The JSON APIs: logout and the session APIs. Personal data: never cached.
+fn api_routes() -> Router<Arc<App>> {
+    use sessions_api::{admin, me};
+    Router::new()
         .route("/logout", post(logout::logout))
         .route("/api/v1/me/sessions", get(me::list).delete(me::end_all))
         .route("/api/v1/me/sessions/{sid}", delete(me::end_one))
@@ -50,15 +78,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/admin/users/{name}/disable", post(admin::disable_user))
         .route("/api/v1/admin/users/{name}/enable", post(admin::enable_user))
         .route("/api/v1/admin/audit", get(admin::audit))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(app);
-    match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
-    }
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+}
+
+/// Liveness and readiness, for load balancers.
+fn ops_routes() -> Router<Arc<App>> {
+    Router::new().route("/healthz", get(ops::healthz)).route("/readyz", get(ops::readyz))
 }
 
 /// CORS for browser applications on the configured origins, with

@@ -7,7 +7,7 @@ mod revoke;
 
 pub use background::{prune_once, spawn_background};
 pub use introspect::{introspect, Answer, Asker, Introspection};
-pub use revoke::{revoke, RevokeOutcome, TokenHint};
+pub use revoke::{revoke, RevokeOutcome};
 
 /// Whether a presented token has the form of a JWT (an access token) rather
 /// than an opaque refresh token. sessiond's refresh tokens are base64url and

@@ -8,27 +8,6 @@ use crate::secrets::sha256;
 use crate::sessions::Actor;
 use crate::store::{NewRevocation, RefreshRevocation, StoreError};
 
-/// `token_type_hint` values (RFC 7009 §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenHint {
-    /// `access_token`.
-    AccessToken,
-    /// `refresh_token`.
-    RefreshToken,
-}
-
-impl TokenHint {
-    /// Parses a hint; unknown values are ignored, as §2.1 lets the server
-    /// search all token types anyway.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "access_token" => Some(Self::AccessToken),
-            "refresh_token" => Some(Self::RefreshToken),
-            _ => None,
-        }
-    }
-}
-
 /// What a revocation request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokeOutcome {

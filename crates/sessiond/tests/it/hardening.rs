@@ -158,3 +158,34 @@ async fn a_client_removed_on_another_node_is_refused_at_once() {
     let (status, _) = a.token(&client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn json_apis_are_never_cached_or_sniffed_and_cors_stays_where_it_belongs() {
+    let t = TestApp::spawn_with(|s| sessiond::config::Settings {
+        cors_allowed_origins: Some(vec!["https://app.example".into()]),
+        ..s
+    })
+    .await;
+    let client = t.user_client().await;
+    t.user("alice", "alice password").await;
+    let token = s(&t.sign_in(&client, "alice", "alice password").await, "access_token");
+    for (path, bearer) in [
+        ("/api/v1/me/sessions", Some(&token)),
+        ("/api/v1/me/sessions", None),
+        ("/api/v1/admin/sessions", Some(&token)),
+        ("/api/v1/me/sessions?bad=1", Some(&token)),
+    ] {
+        let mut req = t.http.get(t.url(path)).header("Origin", "https://app.example");
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example", "{path}");
+    }
+    // Operations endpoints are for load balancers, not browsers.
+    let r = t.http.get(t.url("/healthz")).header("Origin", "https://app.example").send().await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+}

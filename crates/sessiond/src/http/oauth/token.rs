@@ -1,16 +1,17 @@
-//! `POST /oauth2/token` (RFC 6749 §3.2): parse, authenticate the client,
-//! hand the typed request to its grant flow, answer §5.1 or §5.2.
+//! `POST /oauth2/token` (RFC 6749 §3.2): the authenticated client's form
+//! parsed once into a typed request, handed to its grant flow, answered
+//! per §5.1 or §5.2.
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::app::App;
-use crate::domain::GrantType;
-use crate::grants::{self, authenticate_client, PasswordRequest, RefreshRequest, TokenResponse};
-use crate::http::client_auth::presented_client;
+use crate::domain::{GrantType, SignInContext};
+use crate::grants::{self, PasswordRequest, RefreshRequest, TokenRequest, TokenResponse};
+use crate::http::client_auth::ClientRequest;
 use crate::http::context::RequestContext;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::form::OAuthForm;
@@ -20,42 +21,36 @@ use crate::secrets::Secret;
 pub async fn token(
     State(app): State<Arc<App>>,
     RequestContext(context): RequestContext,
-    headers: HeaderMap,
-    form: OAuthForm,
+    ClientRequest { client, form }: ClientRequest,
 ) -> Result<Response, ApiError> {
-    let grant_type = parse_grant_type(form.required("grant_type")?)?;
+    let request = parse(&form, context)?;
     // Fail closed, as validation does: a node that cannot confirm it has
     // heard of every revocation (a removed client, a disabled user, an
     // ended session) issues nothing.
     if !app.is_current() {
         return Err(ApiError::not_current());
     }
-    let presented =
-        presented_client(&headers, &form)?.ok_or_else(|| ApiError::invalid_client("client authentication required"))?;
-    let client = authenticate_client(&app, &presented).await?;
-    let scope = form.one("scope")?;
-    let response = match grant_type {
-        GrantType::ClientCredentials => grants::client_credentials(&app, &client, scope)?,
-        GrantType::Password => {
-            let request = PasswordRequest {
-                username: form.required("username")?.to_owned(),
-                password: Secret::new(form.required("password")?),
-                scope: scope.map(str::to_owned),
-                context,
-            };
-            grants::password(&app, &client, request).await?
-        }
-        GrantType::RefreshToken => {
-            let request = RefreshRequest {
-                refresh_token: Secret::new(form.required("refresh_token")?),
-                scope: scope.map(str::to_owned),
-                context,
-            };
-            grants::refresh(&app, &client, request).await?
-        }
-        GrantType::AuthorizationCode => return Err(unsupported(GrantType::AuthorizationCode.as_str())),
-    };
-    Ok(token_response(response))
+    Ok(token_response(grants::exchange(&app, &client, request).await?))
+}
+
+/// The form as a typed request: each grant's parameters, checked once.
+fn parse(form: &OAuthForm, context: SignInContext) -> Result<TokenRequest, ApiError> {
+    let scope = form.one("scope")?.map(str::to_owned);
+    match parse_grant_type(form.required("grant_type")?)? {
+        GrantType::ClientCredentials => Ok(TokenRequest::ClientCredentials { scope }),
+        GrantType::Password => Ok(TokenRequest::Password(PasswordRequest {
+            username: form.required("username")?.to_owned(),
+            password: Secret::new(form.required("password")?),
+            scope,
+            context,
+        })),
+        GrantType::RefreshToken => Ok(TokenRequest::RefreshToken(RefreshRequest {
+            refresh_token: Secret::new(form.required("refresh_token")?),
+            scope,
+            context,
+        })),
+        GrantType::AuthorizationCode => Err(unsupported(GrantType::AuthorizationCode.as_str())),
+    }
 }
 
 fn parse_grant_type(raw: &str) -> Result<GrantType, ApiError> {
