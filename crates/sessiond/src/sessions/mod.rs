@@ -11,7 +11,7 @@ pub use view::SessionView;
 
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, EndReason, Session, SessionId, User, UserId};
-use crate::store::{SessionSelector, StoreError};
+use crate::store::{EndedSession, SessionSelector, StoreError};
 
 /// Who asked, for the audit trail.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +48,7 @@ pub async fn end_session(
     id: &SessionId,
     reason: EndReason,
     actor: &Actor,
-) -> Result<Option<Session>, StoreError> {
+) -> Result<Option<EndedSession>, StoreError> {
     let mut ended = end(app, SessionSelector::One(id), reason, actor).await?;
     Ok(ended.pop())
 }
@@ -60,7 +60,7 @@ pub async fn end_user_sessions(
     except: Option<&SessionId>,
     reason: EndReason,
     actor: &Actor,
-) -> Result<Vec<Session>, StoreError> {
+) -> Result<Vec<EndedSession>, StoreError> {
     end(app, SessionSelector::OfUser { user, except }, reason, actor).await
 }
 
@@ -69,12 +69,12 @@ async fn end(
     which: SessionSelector<'_>,
     reason: EndReason,
     actor: &Actor,
-) -> Result<Vec<Session>, StoreError> {
+) -> Result<Vec<EndedSession>, StoreError> {
     let now = app.clock.now();
     let ended = app.store.end_sessions(which, reason, now).await?;
     app.apply_revocations(&ended.revocations);
     for s in &ended.sessions {
-        record_end(app, s, reason, actor).await;
+        record_end(app, &s.session, reason, actor).await;
     }
     Ok(ended.sessions)
 }
@@ -93,7 +93,11 @@ pub async fn record_end(app: &App, session: &Session, reason: EndReason, actor: 
 
 /// Disables a user: no more sign-ins or refreshes, every session ended and
 /// every token revoked in one transaction. `None` if the user is unknown.
-pub async fn disable_user(app: &App, name: &str, actor: &Actor) -> Result<Option<(User, Vec<Session>)>, StoreError> {
+pub async fn disable_user(
+    app: &App,
+    name: &str,
+    actor: &Actor,
+) -> Result<Option<(User, Vec<EndedSession>)>, StoreError> {
     let now = app.clock.now();
     let Some((user, ended)) = app.store.disable_user(name, now).await? else {
         return Ok(None);
@@ -107,7 +111,7 @@ pub async fn disable_user(app: &App, name: &str, actor: &Actor) -> Result<Option
     })
     .await;
     for s in &ended.sessions {
-        record_end(app, s, EndReason::UserDisabled, actor).await;
+        record_end(app, &s.session, EndReason::UserDisabled, actor).await;
     }
     Ok(Some((user, ended.sessions)))
 }

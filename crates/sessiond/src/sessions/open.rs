@@ -81,7 +81,7 @@ pub async fn open_session(
             app.apply_revocations(&ended.revocations);
             let actor = Actor { name: Some(user.name.clone()), ..Actor::default() };
             for s in &ended.sessions {
-                record_end(app, s, EndReason::SessionLimit, &actor).await;
+                record_end(app, &s.session, EndReason::SessionLimit, &actor).await;
             }
         }
         SignInOutcome::LimitReached => return Err(OpenError::LimitReached),

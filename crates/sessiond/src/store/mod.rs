@@ -16,8 +16,8 @@ mod sql;
 mod traits;
 
 pub use records::{
-    Change, Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation, RefreshTokenInfo,
-    RejectReason, Rotation, SessionSelector, SignInOutcome,
+    Change, Ended, EndedSession, Grant, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation,
+    RefreshTokenInfo, RejectReason, Rotation, SessionSelector, SignInOutcome,
 };
 pub use sealing::{SealError, Sealer};
 pub use sql::SqlStore;

@@ -127,11 +127,20 @@ pub enum SessionSelector<'a> {
     },
 }
 
+/// A session that was ended, and who held grants in it.
+#[derive(Debug, Clone)]
+pub struct EndedSession {
+    /// The session, as ended.
+    pub session: Session,
+    /// Every client with a grant in it (each has a logout to hear of).
+    pub clients: Vec<ClientId>,
+}
+
 /// Sessions that were ended, and the revocations that record it.
 #[derive(Debug, Clone, Default)]
 pub struct Ended {
     /// The sessions, as ended.
-    pub sessions: Vec<Session>,
+    pub sessions: Vec<EndedSession>,
     /// Their revocations, with sequence numbers.
     pub revocations: Vec<Revocation>,
 }

@@ -189,3 +189,22 @@ async fn json_apis_are_never_cached_or_sniffed_and_cors_stays_where_it_belongs()
     assert!(r.headers().get("access-control-allow-origin").is_none());
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
 }
+
+#[tokio::test]
+async fn ending_a_session_reports_the_clients_that_held_grants_in_it() {
+    let t = TestApp::spawn().await;
+    let web = t.user_client().await;
+    let mobile = t.user_client().await;
+    t.user("alice", "alice password").await;
+    let first = t.sign_in(&web, "alice", "alice password").await;
+    t.sign_in(&mobile, "alice", "alice password").await;
+    let sid = sessiond::domain::SessionId::new(s(&claims(&s(&first, "access_token")), "sid"));
+    let ended = sessiond::sessions::end_session(&t.app, &sid, sessiond::domain::EndReason::Logout, &Actor::cli())
+        .await
+        .unwrap()
+        .expect("a live session ends");
+    assert_eq!(ended.clients.iter().map(|c| c.as_str()).collect::<Vec<_>>(), [web.id.as_str()]);
+    let (_, rest) = sessiond::sessions::disable_user(&t.app, "alice", &Actor::cli()).await.unwrap().unwrap();
+    assert_eq!(rest.len(), 1, "only the live session remained");
+    assert_eq!(rest[0].clients.iter().map(|c| c.as_str()).collect::<Vec<_>>(), [mobile.id.as_str()]);
+}

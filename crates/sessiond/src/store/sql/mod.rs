@@ -24,9 +24,9 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use super::rows;
 use super::sealing::Sealer;
-use super::{Ended, NewRevocation, SessionSelector, StoreError};
+use super::{Ended, EndedSession, NewRevocation, SessionSelector, StoreError};
 use crate::config::Database;
-use crate::domain::{EndReason, TokenBounds, UnixTime};
+use crate::domain::{ClientId, EndReason, TokenBounds, UnixTime};
 
 type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 type Tx<'c> = Transaction<'c, Any>;
@@ -273,14 +273,22 @@ async fn end_sessions_in(
                 .await?
         }
     };
-    let sessions = query.iter().map(rows::session).collect::<Result<Vec<_>, _>>()?;
+    let ended = query.iter().map(rows::session).collect::<Result<Vec<_>, _>>()?;
     let mut revocations = Vec::new();
-    for s in &sessions {
+    let mut sessions = Vec::with_capacity(ended.len());
+    for s in ended {
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL")
             .bind(now.0)
             .bind(s.id.as_str())
             .execute(&mut **tx)
             .await?;
+        // Every client that held a grant in the session, revoked now or
+        // before: each has a session of its own to end.
+        let clients: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT client_id FROM grants WHERE session_id = $1 ORDER BY client_id")
+                .bind(s.id.as_str())
+                .fetch_all(&mut **tx)
+                .await?;
         let new = NewRevocation {
             kind: RevocationKind::Session,
             subject: s.id.to_string(),
@@ -288,6 +296,7 @@ async fn end_sessions_in(
             expires_at: bounds.session_entry_expiry(now, s.absolute_expires_at),
         };
         revocations.extend(append_revocations_in(store, tx, &[new], now).await?);
+        sessions.push(EndedSession { session: s, clients: clients.into_iter().map(ClientId::new).collect() });
     }
     Ok(Ended { sessions, revocations })
 }
