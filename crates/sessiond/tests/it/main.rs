@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod at_rest;
 mod cli;
 mod cluster;
 mod crash;
