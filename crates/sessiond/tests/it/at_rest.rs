@@ -1,6 +1,8 @@
 //! Data at rest in the embedded default: signing keys are opened only from
-//! their sealed form. These tests write the SQLite file directly, so they
-//! always run on SQLite, whatever backend the rest of the suite uses.
+//! their sealed form, and the data directory and its files are readable by
+//! their owner only. These tests look at (and write) the SQLite file
+//! directly, so they always run on SQLite, whatever backend the rest of the
+//! suite uses.
 use std::path::Path;
 use std::sync::Arc;
 
@@ -98,4 +100,43 @@ async fn a_sealed_key_copied_to_another_row_does_not_open() {
     let err = open_err(dir.path()).await;
     assert!(err.contains("not sealed under the configured master key"), "{err}");
     assert!(err.contains(&other.jwk.kid), "names the moved key: {err}");
+}
+
+/// The permission bits of a file, in octal as `ls` and `chmod` write them.
+#[cfg(unix)]
+fn mode(path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    format!("{:o}", meta.permissions().mode() & 0o777)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_owner_only() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("data");
+    assert!(!dir.exists());
+    let app = open(&dir).await.unwrap();
+    // A write, so SQLite has its write-ahead log and shared-memory index.
+    sessiond::accounts::create_user(&app, "alice", &sessiond::secrets::Secret::new("alice password"), false)
+        .await
+        .unwrap();
+    assert_eq!(mode(&dir), "700", "data directory");
+    for name in ["sessiond.db", "sessiond.db-wal", "sessiond.db-shm", "master.key"] {
+        assert_eq!(mode(&dir.join(name)), "600", "{name}");
+    }
+    drop(app);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_database_file_open_to_others_is_tightened_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    drop(open(dir.path()).await.unwrap());
+    let db = dir.path().join("sessiond.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let app = open(dir.path()).await.unwrap();
+    assert_eq!(mode(&db), "600");
+    assert_eq!(app.store.signing_keys().await.unwrap().len(), 1, "same data, untouched");
 }
