@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use sessiond_guard::{AccessClaims, Jwk, KeySet, Validator, Verifier, ACCESS_TOKEN_TYPE};
+use sessiond_guard::{low_s, AccessClaims, Jwk, KeySet, Validator, Verifier, ACCESS_TOKEN_TYPE};
 
 const ISSUER: &str = "https://id.example";
 const AUDIENCE: &str = "https://api.example";
@@ -56,7 +56,17 @@ fn claims() -> AccessClaims {
 
 fn sign(alg: Algorithm, kid: &str, key: &EncodingKey) -> String {
     let header = Header { typ: Some(ACCESS_TOKEN_TYPE.into()), kid: Some(kid.into()), ..Header::new(alg) };
-    jsonwebtoken::encode(&header, &claims(), key).expect("sign token")
+    let token = jsonwebtoken::encode(&header, &claims(), key).expect("sign token");
+    if alg != Algorithm::ES256 {
+        return token;
+    }
+    // `jsonwebtoken` signs either half of an ECDSA pair; the verifier
+    // accepts only the low-S one, as sessiond signs it.
+    let (input, sig) = token.rsplit_once('.').expect("three segments");
+    let mut raw: [u8; low_s::SIGNATURE_LEN] =
+        URL_SAFE_NO_PAD.decode(sig).expect("base64url").try_into().expect("a 64-byte signature");
+    low_s::normalize(&mut raw);
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(raw))
 }
 
 /// An ES256 key pair: the public JWK and the private PKCS#8 DER.

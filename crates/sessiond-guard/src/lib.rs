@@ -18,6 +18,8 @@
 //! * [`Validator`]: the one validation path — signature (cached per exact
 //!   token), lifetime, revocation — used by sessiond's introspection and by
 //!   resource servers alike.
+//! * [`low_s`]: the one ES256 signature form accepted, and the arithmetic
+//!   that signers use to produce it.
 //!
 //! ```
 //! use sessiond_guard::{KeySet, Verifier};
@@ -32,6 +34,7 @@ mod cache;
 mod claims;
 mod index;
 mod jwk;
+pub mod low_s;
 mod prefilter;
 mod validator;
 mod verify;

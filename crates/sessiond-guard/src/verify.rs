@@ -1,7 +1,9 @@
 //! Access-token verification: one code path for every validator.
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::{decode, decode_header, Validation};
 
-use crate::{AccessClaims, KeySet};
+use crate::{low_s, AccessClaims, KeySet, SigningAlgorithm};
 
 /// The JWT `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -30,7 +32,9 @@ pub enum VerifyError {
     /// `typ` is not `at+jwt` (RFC 9068 §4: an ID token is not an access token).
     #[error("not an access token")]
     WrongType,
-    /// The signature does not verify.
+    /// The signature does not verify, or is an ES256 signature whose `s`
+    /// is above half the group order: the malleated twin of a valid one,
+    /// refused so that every token has one accepted text (see `low_s`).
     #[error("bad signature")]
     BadSignature,
     /// `iss` or `aud` is not this deployment's.
@@ -105,8 +109,15 @@ impl Verifier {
         if header.typ.as_deref().map(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)) != Some(true) {
             return Err(VerifyError::WrongType);
         }
-        let validation = validation(key.alg, iss_aud);
-        decode::<AccessClaims>(token, &key.key, &validation).map(|d| d.claims).map_err(map_decode_error)
+        let claims = decode::<AccessClaims>(token, &key.key, &validation(key.alg, iss_aud))
+            .map(|d| d.claims)
+            .map_err(map_decode_error)?;
+        // The library accepts both (r, s) and (r, n − s); only the low-S
+        // form, the one sessiond signs, is the token.
+        if key.alg == SigningAlgorithm::ES256 && !es256_signature_is_low_s(token) {
+            return Err(VerifyError::BadSignature);
+        }
+        Ok(claims)
     }
 
     /// Checks `exp` and `iat` against `now` (Unix seconds), with the leeway.
@@ -138,6 +149,15 @@ fn validation(alg: crate::SigningAlgorithm, iss_aud: Option<(&str, &str)>) -> Va
     v
 }
 
+/// Whether the third segment of a JWS compact serialization is a 64-byte
+/// ES256 signature (base64url without padding, RFC 7515 §2) in low-S form.
+fn es256_signature_is_low_s(token: &str) -> bool {
+    let Some(encoded) = token.rsplit('.').next() else { return false };
+    let mut raw = [0u8; low_s::SIGNATURE_LEN];
+    // A longer value fails to fit; a shorter one decodes to fewer bytes.
+    matches!(URL_SAFE_NO_PAD.decode_slice(encoded, &mut raw), Ok(low_s::SIGNATURE_LEN)) && low_s::is_low_s(&raw)
+}
+
 fn map_decode_error(e: jsonwebtoken::errors::Error) -> VerifyError {
     use jsonwebtoken::errors::ErrorKind;
     match e.kind() {
@@ -145,5 +165,115 @@ fn map_decode_error(e: jsonwebtoken::errors::Error) -> VerifyError {
         ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => VerifyError::WrongIssuerOrAudience,
         ErrorKind::InvalidAlgorithm => VerifyError::AlgorithmMismatch,
         _ => VerifyError::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use ring::rand::SystemRandom;
+    use ring::signature::{
+        EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
+    };
+
+    use super::*;
+    use crate::{low_s, Jwk, Validator};
+
+    const ISSUER: &str = "https://id.example";
+    const AUDIENCE: &str = "https://api.example";
+    const NOW: i64 = 1_700_000_000;
+
+    /// A real ES256 key: its verifier, its signer, and its raw public point.
+    fn es256() -> (Verifier, EncodingKey, Vec<u8>) {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let point = pair.public_key().as_ref().to_vec();
+        let jwk = Jwk {
+            kty: "EC".into(),
+            kid: "k1".into(),
+            alg: "ES256".into(),
+            use_: Some("sig".into()),
+            crv: Some("P-256".into()),
+            x: Some(URL_SAFE_NO_PAD.encode(&point[1..33])),
+            y: Some(URL_SAFE_NO_PAD.encode(&point[33..65])),
+            n: None,
+            e: None,
+        };
+        let keys = KeySet::from_jwks([&jwk]).unwrap();
+        (Verifier::new(keys, ISSUER, AUDIENCE), EncodingKey::from_ec_der(pkcs8.as_ref()), point)
+    }
+
+    fn signed(key: &EncodingKey) -> String {
+        let claims = serde_json::json!({
+            "iss": ISSUER, "sub": "u1", "aud": AUDIENCE, "exp": NOW + 300, "iat": NOW,
+            "jti": "j1", "client_id": "c1", "sid": "s1", "gid": "g1",
+        });
+        let header =
+            Header { typ: Some(ACCESS_TOKEN_TYPE.into()), kid: Some("k1".into()), ..Header::new(Algorithm::ES256) };
+        jsonwebtoken::encode(&header, &claims, key).unwrap()
+    }
+
+    /// The token with its signature's `s` replaced: normalised to low-S, or
+    /// flipped to `n − s`.
+    fn with_signature(token: &str, change: impl FnOnce(&mut [u8; 64])) -> String {
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let mut raw: [u8; 64] = URL_SAFE_NO_PAD.decode(sig).unwrap().try_into().unwrap();
+        change(&mut raw);
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(raw))
+    }
+
+    fn flip_s(sig: &mut [u8; 64]) {
+        let s: [u8; 32] = sig[32..].try_into().unwrap();
+        sig[32..].copy_from_slice(&low_s::order_minus(&s));
+    }
+
+    /// Plain ECDSA verification (SEC 1), as any JOSE library does it.
+    fn plain_ecdsa_accepts(token: &str, point: &[u8]) -> bool {
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(input.as_bytes(), &sig).is_ok()
+    }
+
+    #[test]
+    fn the_high_s_twin_of_an_es256_token_is_refused() {
+        let (verifier, key, point) = es256();
+        for _ in 0..8 {
+            // The library signs either form; take the low one and its twin.
+            let low = with_signature(&signed(&key), |sig| {
+                low_s::normalize(sig);
+            });
+            let high = with_signature(&low, flip_s);
+            assert_ne!(low, high);
+            assert!(plain_ecdsa_accepts(&low, &point));
+            assert!(plain_ecdsa_accepts(&high, &point), "the twin is a valid ECDSA signature");
+            assert!(verifier.verify(&low, NOW).is_ok());
+            assert_eq!(verifier.verify(&high, NOW), Err(VerifyError::BadSignature));
+            assert_eq!(verifier.verify_ignoring_lifetime(&high), Err(VerifyError::BadSignature));
+        }
+    }
+
+    #[test]
+    fn the_validator_and_its_cache_refuse_the_twin_of_a_cached_token() {
+        let (verifier, key, _) = es256();
+        let validator = Validator::new(verifier);
+        let low = with_signature(&signed(&key), |sig| {
+            low_s::normalize(sig);
+        });
+        let high = with_signature(&low, flip_s);
+        assert!(validator.validate(&low, NOW).is_ok());
+        assert!(validator.validate(&high, NOW).is_err(), "validate");
+        assert!(validator.inspect(&high).is_err(), "inspect");
+        assert!(validator.validate(&low, NOW).is_ok(), "the original stays valid");
+    }
+
+    #[test]
+    fn a_signature_segment_of_the_wrong_size_is_not_low_s() {
+        assert!(!es256_signature_is_low_s("a.b."));
+        assert!(!es256_signature_is_low_s(&format!("a.b.{}", URL_SAFE_NO_PAD.encode([0u8; 63]))));
+        assert!(!es256_signature_is_low_s(&format!("a.b.{}", URL_SAFE_NO_PAD.encode([0u8; 65]))));
+        assert!(es256_signature_is_low_s(&format!("a.b.{}", URL_SAFE_NO_PAD.encode([1u8; 64]))));
     }
 }

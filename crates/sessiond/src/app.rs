@@ -95,7 +95,8 @@ impl App {
     /// revocation index.
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, AppError> {
         if matches!(config.database, crate::config::Database::Sqlite(_)) {
-            std::fs::create_dir_all(&config.data_dir)
+            // Owner-only (0700): it holds the database and the master key.
+            crate::store::create_data_dir(&config.data_dir)
                 .map_err(|e| AppError::DataDir(config.data_dir.display().to_string(), e))?;
         }
         let sealer = master_key(&config.master_key)?;

@@ -6,12 +6,19 @@
 //! flag `--access-token-ttl`, the variable `SESSIOND_ACCESS_TOKEN_TTL`, the
 //! TOML key `access_token_ttl`. Unknown TOML keys and unknown `SESSIOND_*`
 //! variables are errors, so a typo never silently falls back to a default.
+//!
+//! Settings that can carry a secret (`database_url` may hold a password,
+//! `master_key` is one) are `SecretString`s, so `Debug` of [`Settings`]
+//! redacts them, and their environment values are hidden from `--help`
+//! (clap prints `[env: NAME=value]` otherwise). They are exposed only in
+//! [`Config::resolve`], which builds the database URL and the master key.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::CommandFactory;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sessiond_guard::SigningAlgorithm;
 
@@ -54,6 +61,11 @@ impl<'de> Deserialize<'de> for ConfigDuration {
 
 fn parse_alg(s: &str) -> Result<SigningAlgorithm, String> {
     SigningAlgorithm::parse(s).ok_or_else(|| format!("unsupported signing algorithm {s:?} (ES256, EdDSA, RS256)"))
+}
+
+/// clap's parser for secret settings (it needs one producing the type).
+fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s))
 }
 
 fn parse_policy(s: &str) -> Result<LimitPolicy, String> {
@@ -129,8 +141,8 @@ pub struct Settings {
     pub cors_allowed_origins: Option<Vec<String>>,
     /// PostgreSQL URL (`postgres://user@host/db?sslmode=verify-full&sslrootcert=…`) for
     /// several nodes sharing state [default: SQLite in the data directory].
-    #[arg(long, env = "SESSIOND_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
+    #[arg(long, env = "SESSIOND_DATABASE_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
+    pub database_url: Option<SecretString>,
     /// Most connections in the pool [default: 10].
     #[arg(long, env = "SESSIOND_DATABASE_MAX_CONNECTIONS", value_name = "N")]
     pub database_max_connections: Option<u32>,
@@ -139,8 +151,8 @@ pub struct Settings {
     pub database_statement_timeout: Option<ConfigDuration>,
     /// Master key (32 bytes, base64) sealing signing keys at rest; required with
     /// PostgreSQL [default: generated in DATA_DIR/master.key for SQLite].
-    #[arg(long, env = "SESSIOND_MASTER_KEY", value_name = "BASE64", hide_env_values = true)]
-    pub master_key: Option<String>,
+    #[arg(long, env = "SESSIOND_MASTER_KEY", value_name = "BASE64", hide_env_values = true, value_parser = parse_secret)]
+    pub master_key: Option<SecretString>,
     /// File holding the master key.
     #[arg(long, env = "SESSIOND_MASTER_KEY_FILE", value_name = "FILE")]
     pub master_key_file: Option<PathBuf>,
@@ -343,18 +355,18 @@ impl Config {
         }
         let default_cost = PasswordCost::default();
         let data_dir = s.data_dir.clone().unwrap_or_else(|| PathBuf::from("sessiond-data"));
-        let database = match s.database_url.clone() {
+        let database = match s.database_url.as_ref().map(|url| url.expose_secret()) {
             None => Database::Sqlite(data_dir.join("sessiond.db")),
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Database::Postgres {
-                url,
+                url: url.to_owned(),
                 max_connections: s.database_max_connections.unwrap_or(10).max(1),
                 statement_timeout: secs(s.database_statement_timeout, 5),
             },
             Some(_) => return Err(ConfigError("database_url must be a postgres:// URL".into())),
         };
         let master_key =
-            match (s.master_key.clone(), s.master_key_file.clone(), &database) {
-                (Some(key), _, _) => MasterKeySource::Value(crate::secrets::Secret::new(key)),
+            match (s.master_key.as_ref(), s.master_key_file.clone(), &database) {
+                (Some(key), _, _) => MasterKeySource::Value(crate::secrets::Secret::new(key.expose_secret())),
                 (None, Some(path), _) => MasterKeySource::File(path),
                 (None, None, Database::Sqlite(_)) => MasterKeySource::DataDir(data_dir.join("master.key")),
                 (None, None, Database::Postgres { .. }) => return Err(ConfigError(
@@ -452,6 +464,42 @@ mod tests {
         let env = |names: &[&str]| check_env_names(names.iter().map(|s| s.to_string()));
         assert!(env(&["SESSIOND_ISSUER", "SESSIOND_LOG", "SESSIOND_TEST_DATABASE_URL", "PATH"]).is_ok());
         assert!(env(&["SESSIOND_ISSUERR"]).is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secret_settings() {
+        let (password, key) = ("hunter2secret", "c2Vzc2lvbmQgdGVzdCBtYXN0ZXIga2V5IDMyIGJ5dGU=");
+        let settings = Settings {
+            database_url: Some(format!("postgres://u:{password}@127.0.0.1:1/db").into()),
+            master_key: Some(key.into()),
+            ..Settings::default()
+        };
+        let from_toml: Settings =
+            toml::from_str(&format!("database_url = \"postgres://u:{password}@h/db\"\nmaster_key = \"{key}\""))
+                .unwrap();
+        let config = Config::resolve(settings.clone()).unwrap();
+        assert!(matches!(&config.database, Database::Postgres { url, .. } if url.contains(password)), "still usable");
+        for shown in [format!("{settings:?}"), format!("{from_toml:?}"), format!("{config:?}")] {
+            assert!(!shown.contains(password) && !shown.contains(key), "{shown}");
+        }
+    }
+
+    #[test]
+    fn secret_settings_parse_from_flags_and_env_with_their_values_hidden() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Probe {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let probe = Probe::try_parse_from(["x", "--database-url", "postgres://u:p@h/db", "--master-key", "k"]).unwrap();
+        assert_eq!(probe.settings.database_url.as_ref().map(|u| u.expose_secret()), Some("postgres://u:p@h/db"));
+        assert_eq!(probe.settings.master_key.as_ref().map(|k| k.expose_secret()), Some("k"));
+        let cmd = Probe::command();
+        for name in ["database_url", "master_key"] {
+            let arg = cmd.get_arguments().find(|a| a.get_id() == name).unwrap();
+            assert!(arg.is_hide_env_values_set(), "{name}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `crate::domain`. Every operation that ends something appends its
 //! revocations to the log in the same transaction, so a revocation is
 //! durable before anyone is told of it.
+mod files;
 mod migrate;
 mod records;
 mod rows;
@@ -15,6 +16,7 @@ mod sealing;
 mod sql;
 mod traits;
 
+pub(crate) use files::create_data_dir;
 pub use records::{
     Change, Ended, EndedSession, Grant, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation,
     RefreshTokenInfo, RejectReason, Rotation, SessionSelector, SignInOutcome,
@@ -35,6 +37,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The embedded database's file could not be created or made private.
+    #[error("database file {0}: {1}")]
+    File(String, std::io::Error),
 }
 
 /// Everything sessiond keeps.

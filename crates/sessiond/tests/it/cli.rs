@@ -296,3 +296,26 @@ async fn environment_overrides_the_file_and_flags_override_the_environment() {
     });
     assert_eq!(ttl_of(&flag).await, 30);
 }
+
+/// `--help` names the environment variables of secret settings but never
+/// prints their values (clap shows `[env: NAME=value]` unless told not to).
+#[test]
+fn help_never_prints_secret_values_from_the_environment() {
+    let password = "hunter2secret";
+    let master_key = "aGVscCB0ZXN0IG1hc3RlciBrZXksIDMyIGJ5dGVzIQ==";
+    for args in [&["--help"][..], &["serve", "--help"], &["--no-such-flag"]] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessiond"));
+        cmd.args(args)
+            .env("SESSIOND_DATABASE_URL", format!("postgres://u:{password}@127.0.0.1:1/db"))
+            .env("SESSIOND_MASTER_KEY", master_key)
+            .env_remove("SESSIOND_LOG");
+        let out = run(cmd, None);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.success(), args[0] != "--no-such-flag", "{args:?}: {text}");
+        assert!(!text.contains(password), "{args:?} shows the database password:\n{text}");
+        assert!(!text.contains(master_key), "{args:?} shows the master key:\n{text}");
+        if args == ["--help"] {
+            assert!(text.contains("SESSIOND_DATABASE_URL") && text.contains("SESSIOND_MASTER_KEY"), "{text}");
+        }
+    }
+}

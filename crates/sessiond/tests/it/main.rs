@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod at_rest;
 mod cli;
 mod cli_settings;
 mod cluster;
@@ -17,4 +18,5 @@ mod pg;
 mod remote;
 mod revocation;
 mod sessions;
+mod signatures;
 mod support;

@@ -55,8 +55,8 @@ impl TestData {
     pub fn settings(&self) -> Settings {
         Settings {
             data_dir: Some(self.dir.path().to_path_buf()),
-            database_url: self.database_url.clone(),
-            master_key: self.database_url.as_ref().map(|_| TEST_MASTER_KEY.to_owned()),
+            database_url: self.database_url.as_deref().map(Into::into),
+            master_key: self.database_url.as_ref().map(|_| TEST_MASTER_KEY.into()),
             password_memory_kib: Some(256),
             password_iterations: Some(1),
             ..Settings::default()

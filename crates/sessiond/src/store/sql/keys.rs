@@ -1,4 +1,4 @@
-//! Signing keys.
+//! Signing keys, sealed at rest (`store/sealing.rs`).
 use async_trait::async_trait;
 
 use super::{conflict, done, rows, SqlStore, Tx};
@@ -65,14 +65,17 @@ async fn insert_key(store: &SqlStore, tx: &mut Tx<'_>, key: &StoredKey) -> Resul
 }
 
 impl SqlStore {
-    /// The plaintext of a stored key. Keys stored before sealing existed are
-    /// plain PKCS#1/PKCS#8 DER (a SEQUENCE, first byte 0x30) and are read as
-    /// they are.
+    /// The plaintext of a stored key. Every key is sealed under the master
+    /// key with its `kid` as associated data: a key stored in the clear, one
+    /// sealed under another master key, one moved to another row or damaged
+    /// is refused, never used. (A plaintext fallback would let whoever can
+    /// write the database plant a signing key of their own.)
     fn open_key(&self, kid: &str, stored: &[u8]) -> Result<Vec<u8>, StoreError> {
-        if stored.first() == Some(&0x30) {
-            tracing::warn!(kid, "signing key stored unsealed; rotate keys to seal them");
-            return Ok(stored.to_vec());
-        }
-        self.sealer.open(kid, stored).map_err(|e| StoreError::Corrupt(e.0))
+        self.sealer.open(kid, stored).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "signing key {kid} is not sealed under the configured master key ({e}); \
+                 check that the master key is the one this database was created with"
+            ))
+        })
     }
 }

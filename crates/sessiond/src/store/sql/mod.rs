@@ -92,8 +92,10 @@ impl SqlStore {
     }
 
     /// Opens (creating if needed) the SQLite database at `path` in WAL mode
-    /// and applies migrations.
+    /// and applies migrations. The file is made owner-only first, so that
+    /// SQLite's `-wal` and `-shm` files are too (`store/files.rs`).
     async fn open_sqlite(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
+        super::files::prepare_database_file(path).map_err(|e| StoreError::File(path.display().to_string(), e))?;
         let encoded = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
         let url = format!("sqlite://{encoded}?mode=rwc");
         let pool = AnyPoolOptions::new()
