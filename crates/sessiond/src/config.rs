@@ -114,6 +114,9 @@ pub struct Settings {
     /// Largest request head (request line and headers) accepted, in bytes; at least 8192 [default: 16384].
     #[arg(long, env = "SESSIOND_MAX_HEADER_BYTES", value_name = "BYTES")]
     pub max_header_bytes: Option<usize>,
+    /// A request body must arrive whole within this long, else 408 [default: 10s].
+    #[arg(long, env = "SESSIOND_BODY_TIMEOUT", value_name = "DURATION")]
+    pub body_timeout: Option<ConfigDuration>,
     /// Clock skew tolerated when checking token times [default: 0s].
     #[arg(long, env = "SESSIOND_CLOCK_SKEW", value_name = "DURATION")]
     pub clock_skew: Option<ConfigDuration>,
@@ -174,6 +177,7 @@ impl Settings {
             password_parallelism: self.password_parallelism.or(lower.password_parallelism),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
+            body_timeout: self.body_timeout.or(lower.body_timeout),
             clock_skew: self.clock_skew.or(lower.clock_skew),
             session_retention: self.session_retention.or(lower.session_retention),
             audit_retention: self.audit_retention.or(lower.audit_retention),
@@ -243,6 +247,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Request head limit.
     pub max_header_bytes: usize,
+    /// Longest a request body may take to arrive, from the end of its head.
+    pub body_timeout: Duration,
     /// Clock skew tolerated by verifiers.
     pub clock_skew: Duration,
     /// How long ended sessions are kept.
@@ -331,6 +337,10 @@ impl Config {
         if max_body_bytes < 1024 {
             return Err(ConfigError("max_body_bytes must be at least 1024".into()));
         }
+        let body_timeout = secs(s.body_timeout, 10);
+        if body_timeout.is_zero() {
+            return Err(ConfigError("body_timeout must be positive".into()));
+        }
         let default_cost = PasswordCost::default();
         let data_dir = s.data_dir.clone().unwrap_or_else(|| PathBuf::from("sessiond-data"));
         let database = match s.database_url.clone() {
@@ -375,6 +385,7 @@ impl Config {
             },
             max_body_bytes,
             max_header_bytes,
+            body_timeout,
             clock_skew: secs(s.clock_skew, 0),
             session_retention: secs(s.session_retention, 30 * 86400),
             audit_retention: secs(s.audit_retention, 90 * 86400),
@@ -434,6 +445,7 @@ mod tests {
         assert_eq!(config.access_token_ttl, Duration::from_secs(600));
         assert_eq!(config.session.idle_timeout, Duration::from_secs(12 * 3600));
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.body_timeout, Duration::from_secs(10));
     }
 
     #[test]
@@ -450,6 +462,7 @@ mod tests {
         assert!(bad(Settings { issuer: Some("ftp://x".into()), ..Default::default() }));
         assert!(bad(Settings { issuer: Some("https://x/?q=1".into()), ..Default::default() }));
         assert!(bad(Settings { max_header_bytes: Some(100), ..Default::default() }));
+        assert!(bad(Settings { body_timeout: Some(ConfigDuration(Duration::ZERO)), ..Default::default() }));
         assert!(bad(Settings {
             session_idle_timeout: Some(ConfigDuration(Duration::from_secs(10))),
             session_absolute_timeout: Some(ConfigDuration(Duration::from_secs(5))),
@@ -463,5 +476,7 @@ mod tests {
         }));
         let ok = Settings { cors_allowed_origins: Some(vec!["https://a.example:8443".into()]), ..Default::default() };
         assert_eq!(Config::resolve(ok).unwrap().cors_allowed_origins, ["https://a.example:8443"]);
+        let file: Settings = toml::from_str("body_timeout = \"3s\"").unwrap();
+        assert_eq!(Config::resolve(file).unwrap().body_timeout, Duration::from_secs(3));
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP: the router (grouped by protocol) and the server loop that enforces
 //! request-size limits.
 mod bearer;
+mod body_deadline;
 mod client_auth;
 mod context;
 pub mod error;
@@ -33,6 +34,7 @@ pub fn router(app: Arc<App>) -> Router {
     use oidc::discovery::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
     use sessions_api::{admin, me};
     let max_body = app.config.max_body_bytes;
+    let limits = body_deadline::BodyLimits { timeout: app.config.body_timeout, max_bytes: max_body };
     let cors = cors(&app.config.cors_allowed_origins);
     let router = Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery::discovery))
@@ -53,6 +55,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        // Bodies are read whole here, under the size limit and one deadline,
+        // so no handler can be stalled by a slow client. The extractors'
+        // own limit stays, for bodies that reach them some other way.
+        .layer(axum::middleware::from_fn_with_state(limits, body_deadline::read_body))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app);
     match cors {

@@ -14,4 +14,5 @@ mod pg;
 mod remote;
 mod revocation;
 mod sessions;
+mod slow_clients;
 mod support;
