@@ -117,6 +117,10 @@ pub struct Settings {
     /// A request body must arrive whole within this long, else 408 [default: 10s].
     #[arg(long, env = "SESSIOND_BODY_TIMEOUT", value_name = "DURATION")]
     pub body_timeout: Option<ConfigDuration>,
+    /// Most connections served at once; further ones wait in the listen
+    /// backlog. 0 for min(4096, open-file limit − 128) [default: 0].
+    #[arg(long, env = "SESSIOND_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Clock skew tolerated when checking token times [default: 0s].
     #[arg(long, env = "SESSIOND_CLOCK_SKEW", value_name = "DURATION")]
     pub clock_skew: Option<ConfigDuration>,
@@ -178,6 +182,7 @@ impl Settings {
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
             body_timeout: self.body_timeout.or(lower.body_timeout),
+            max_connections: self.max_connections.or(lower.max_connections),
             clock_skew: self.clock_skew.or(lower.clock_skew),
             session_retention: self.session_retention.or(lower.session_retention),
             audit_retention: self.audit_retention.or(lower.audit_retention),
@@ -249,6 +254,9 @@ pub struct Config {
     pub max_header_bytes: usize,
     /// Longest a request body may take to arrive, from the end of its head.
     pub body_timeout: Duration,
+    /// Cap on concurrent connections; `None` to derive it from the
+    /// open-file limit when serving starts (`http::ServeLimits`).
+    pub max_connections: Option<usize>,
     /// Clock skew tolerated by verifiers.
     pub clock_skew: Duration,
     /// How long ended sessions are kept.
@@ -386,6 +394,7 @@ impl Config {
             max_body_bytes,
             max_header_bytes,
             body_timeout,
+            max_connections: s.max_connections.filter(|&n| n > 0),
             clock_skew: secs(s.clock_skew, 0),
             session_retention: secs(s.session_retention, 30 * 86400),
             audit_retention: secs(s.audit_retention, 90 * 86400),
@@ -446,6 +455,7 @@ mod tests {
         assert_eq!(config.session.idle_timeout, Duration::from_secs(12 * 3600));
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.body_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_connections, None, "derived from the open-file limit at start");
     }
 
     #[test]
@@ -476,7 +486,10 @@ mod tests {
         }));
         let ok = Settings { cors_allowed_origins: Some(vec!["https://a.example:8443".into()]), ..Default::default() };
         assert_eq!(Config::resolve(ok).unwrap().cors_allowed_origins, ["https://a.example:8443"]);
-        let file: Settings = toml::from_str("body_timeout = \"3s\"").unwrap();
-        assert_eq!(Config::resolve(file).unwrap().body_timeout, Duration::from_secs(3));
+        let zero = Settings { max_connections: Some(0), ..Default::default() };
+        assert_eq!(Config::resolve(zero).unwrap().max_connections, None, "0 means derived");
+        let file: Settings = toml::from_str("body_timeout = \"3s\"\nmax_connections = 500").unwrap();
+        let config = Config::resolve(file).unwrap();
+        assert_eq!((config.body_timeout, config.max_connections), (Duration::from_secs(3), Some(500)));
     }
 }

@@ -1,14 +1,16 @@
 //! HTTP: the router (grouped by protocol) and the server loop that enforces
-//! request-size limits.
+//! request-size, request-time and connection limits.
 mod bearer;
 mod body_deadline;
 mod client_auth;
 mod context;
 pub mod error;
 mod form;
+mod log_throttle;
 mod logout;
 mod oauth;
 mod oidc;
+mod open_files;
 mod ops;
 mod params;
 mod serve;
@@ -24,7 +26,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use serve::serve;
+pub use serve::{serve, ServeLimits};
 
 use crate::app::App;
 use error::{ApiError, ErrorCode};
