@@ -126,6 +126,13 @@ pub struct Settings {
     /// Largest request head (request line and headers) accepted, in bytes; at least 8192 [default: 16384].
     #[arg(long, env = "SESSIOND_MAX_HEADER_BYTES", value_name = "BYTES")]
     pub max_header_bytes: Option<usize>,
+    /// A request body must arrive whole within this long, else 408 [default: 10s].
+    #[arg(long, env = "SESSIOND_BODY_TIMEOUT", value_name = "DURATION")]
+    pub body_timeout: Option<ConfigDuration>,
+    /// Most connections served at once; further ones wait in the listen
+    /// backlog. 0 for min(4096, open-file limit − 128) [default: 0].
+    #[arg(long, env = "SESSIOND_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Clock skew tolerated when checking token times [default: 0s].
     #[arg(long, env = "SESSIOND_CLOCK_SKEW", value_name = "DURATION")]
     pub clock_skew: Option<ConfigDuration>,
@@ -186,6 +193,8 @@ impl Settings {
             password_parallelism: self.password_parallelism.or(lower.password_parallelism),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
+            body_timeout: self.body_timeout.or(lower.body_timeout),
+            max_connections: self.max_connections.or(lower.max_connections),
             clock_skew: self.clock_skew.or(lower.clock_skew),
             session_retention: self.session_retention.or(lower.session_retention),
             audit_retention: self.audit_retention.or(lower.audit_retention),
@@ -255,6 +264,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Request head limit.
     pub max_header_bytes: usize,
+    /// Longest a request body may take to arrive, from the end of its head.
+    pub body_timeout: Duration,
+    /// Cap on concurrent connections; `None` to derive it from the
+    /// open-file limit when serving starts (`http::ServeLimits`).
+    pub max_connections: Option<usize>,
     /// Clock skew tolerated by verifiers.
     pub clock_skew: Duration,
     /// How long ended sessions are kept.
@@ -353,6 +367,10 @@ impl Config {
                 (RACE_MARGIN / 2).as_secs()
             )));
         }
+        let body_timeout = secs(s.body_timeout, 10);
+        if body_timeout.is_zero() {
+            return Err(ConfigError("body_timeout must be positive".into()));
+        }
         let default_cost = PasswordCost::default();
         let data_dir = s.data_dir.clone().unwrap_or_else(|| PathBuf::from("sessiond-data"));
         let database = match s.database_url.as_ref().map(|url| url.expose_secret()) {
@@ -397,6 +415,8 @@ impl Config {
             },
             max_body_bytes,
             max_header_bytes,
+            body_timeout,
+            max_connections: s.max_connections.filter(|&n| n > 0),
             clock_skew: secs(s.clock_skew, 0),
             session_retention: secs(s.session_retention, 30 * 86400),
             audit_retention: secs(s.audit_retention, 90 * 86400),
@@ -456,6 +476,8 @@ mod tests {
         assert_eq!(config.access_token_ttl, Duration::from_secs(600));
         assert_eq!(config.session.idle_timeout, Duration::from_secs(12 * 3600));
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.body_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_connections, None, "derived from the open-file limit at start");
     }
 
     #[test]
@@ -508,6 +530,7 @@ mod tests {
         assert!(bad(Settings { issuer: Some("ftp://x".into()), ..Default::default() }));
         assert!(bad(Settings { issuer: Some("https://x/?q=1".into()), ..Default::default() }));
         assert!(bad(Settings { max_header_bytes: Some(100), ..Default::default() }));
+        assert!(bad(Settings { body_timeout: Some(ConfigDuration(Duration::ZERO)), ..Default::default() }));
         assert!(bad(Settings {
             session_idle_timeout: Some(ConfigDuration(Duration::from_secs(10))),
             session_absolute_timeout: Some(ConfigDuration(Duration::from_secs(5))),
@@ -521,5 +544,10 @@ mod tests {
         }));
         let ok = Settings { cors_allowed_origins: Some(vec!["https://a.example:8443".into()]), ..Default::default() };
         assert_eq!(Config::resolve(ok).unwrap().cors_allowed_origins, ["https://a.example:8443"]);
+        let zero = Settings { max_connections: Some(0), ..Default::default() };
+        assert_eq!(Config::resolve(zero).unwrap().max_connections, None, "0 means derived");
+        let file: Settings = toml::from_str("body_timeout = \"3s\"\nmax_connections = 500").unwrap();
+        let config = Config::resolve(file).unwrap();
+        assert_eq!((config.body_timeout, config.max_connections), (Duration::from_secs(3), Some(500)));
     }
 }

@@ -18,8 +18,8 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
 
     crate::revocation::spawn_background(Arc::clone(&app));
 
-    let max_header = app.config.max_header_bytes;
-    http::serve(listener, http::router(app), max_header, shutdown_signal()).await.map_err(CliError::from_display)
+    let limits = http::ServeLimits::from_config(&app.config);
+    http::serve(listener, http::router(app), limits, shutdown_signal()).await.map_err(CliError::from_display)
 }
 
 async fn shutdown_signal() {

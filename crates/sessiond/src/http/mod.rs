@@ -1,13 +1,17 @@
 //! HTTP: the router (grouped by protocol, each group with its own layers),
-//! the request log, and the server loop that enforces request-size limits.
+//! the request log, and the server loop that enforces request-size,
+//! request-time and connection limits.
 mod bearer;
+mod body_deadline;
 mod client_auth;
 mod context;
 pub mod error;
 mod form;
+mod log_throttle;
 mod logout;
 mod oauth;
 mod oidc;
+mod open_files;
 mod ops;
 mod params;
 mod serve;
@@ -25,7 +29,7 @@ use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use serve::serve;
+pub use serve::{serve, ServeLimits};
 
 use crate::app::App;
 use error::{ApiError, ErrorCode};
@@ -38,15 +42,21 @@ use error::{ApiError, ErrorCode};
 /// span (`trace`).
 pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.max_body_bytes;
+    let limits = body_deadline::BodyLimits { timeout: app.config.body_timeout, max_bytes: max_body };
+    // Bodies are read whole first, under the size limit and one deadline, so
+    // no handler can be stalled by a slow client. The extractors' own limit
+    // stays, for bodies that reach them some other way.
+    let read_bodies = axum::middleware::from_fn_with_state(limits, body_deadline::read_body);
     let cors = cors(&app.config.cors_allowed_origins);
+    // CORS outside the body deadline, so its errors carry CORS headers too.
     let open_to_browsers = |routes: Router<Arc<App>>| match &cors {
-        Some(cors) => routes.layer(cors.clone()),
-        None => routes,
+        Some(cors) => routes.layer(read_bodies.clone()).layer(cors.clone()),
+        None => routes.layer(read_bodies.clone()),
     };
     let routes = Router::new()
         .merge(open_to_browsers(protocol_routes()))
         .merge(open_to_browsers(api_routes()))
-        .merge(ops_routes())
+        .merge(ops_routes().layer(read_bodies.clone()))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));

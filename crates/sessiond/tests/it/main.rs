@@ -19,4 +19,5 @@ mod remote;
 mod revocation;
 mod sessions;
 mod signatures;
+mod slow_clients;
 mod support;

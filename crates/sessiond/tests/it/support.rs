@@ -148,8 +148,8 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let app = App::open(config, clock.clone()).await.unwrap();
         let router = http::router(app.clone());
-        let max_header = app.config.max_header_bytes;
-        tokio::spawn(async move { http::serve(listener, router, max_header, pending()).await });
+        let limits = http::ServeLimits::from_config(&app.config);
+        tokio::spawn(async move { http::serve(listener, router, limits, pending()).await });
         sessiond::revocation::spawn_background(app.clone());
         TestApp { base, app, clock, http: reqwest::Client::new(), data }
     }
