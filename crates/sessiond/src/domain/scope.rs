@@ -36,6 +36,11 @@ impl Scope {
         self.0.is_subset(&other.0)
     }
 
+    /// Every token of either.
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
     /// Whether no token is present.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

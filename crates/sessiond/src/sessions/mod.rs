@@ -6,7 +6,7 @@
 mod open;
 mod view;
 
-pub use open::{open_session, OpenError, OpenedSession};
+pub use open::{open_browser_session, open_session, OpenError, OpenedSession};
 pub use view::SessionView;
 
 use crate::app::App;

@@ -1,10 +1,10 @@
-//! Opening a session at sign-in: the session record, its first grant and
-//! refresh token, under the per-user session limit. Every way of signing in
-//! (the password grant today, the browser's code flow next) comes here, so
-//! a session is opened one way only.
+//! Opening a session at sign-in, under the per-user session limit: by an
+//! API grant (the session with its first grant and refresh token) or by a
+//! browser (the session with the hash of its SSO cookie). Every way of
+//! signing in comes here, so a session is opened one way only.
 use super::{record_end, Actor};
 use crate::app::App;
-use crate::domain::{Client, EndReason, GrantId, GrantType, Scope, Session, SignInContext, User};
+use crate::domain::{Client, ClientId, EndReason, GrantId, GrantType, Scope, Session, SignInContext, User};
 use crate::secrets::{self, Secret};
 use crate::store::{Grant, NewRefreshToken, NewSignIn, SignInOutcome, StoreError};
 
@@ -36,10 +36,11 @@ pub enum OpenError {
     Store(#[from] StoreError),
 }
 
-/// Opens a session for `user` through `client` with `scope`. The user's
-/// and client's stored state is checked inside the transaction that creates
-/// the session; sessions ended to make room (`end_oldest`) are revoked and
-/// audited before this returns.
+/// Opens a session for `user` through `client` with `scope` (an API
+/// sign-in: the password grant), with its first grant and refresh token.
+/// The user's and client's stored state is checked inside the transaction
+/// that creates the session; sessions ended to make room (`end_oldest`) are
+/// revoked and audited before this returns.
 pub async fn open_session(
     app: &App,
     user: &User,
@@ -48,20 +49,7 @@ pub async fn open_session(
     context: SignInContext,
 ) -> Result<OpenedSession, OpenError> {
     let now = app.clock.now();
-    let policy = app.session_policy();
-    let (idle, absolute) = policy.expiries_at_sign_in(now);
-    let session = Session {
-        id: secrets::new_session_id(),
-        user_id: user.id.clone(),
-        client_id: client.id.clone(),
-        created_at: now,
-        last_seen_at: now,
-        idle_expires_at: idle,
-        absolute_expires_at: absolute,
-        ended_at: None,
-        end_reason: None,
-        context,
-    };
+    let session = new_session(app, user, &client.id, context);
     let grant = Grant {
         id: GrantId::new(secrets::new_id()),
         session_id: session.id.clone(),
@@ -71,23 +59,62 @@ pub async fn open_session(
         revoked_at: None,
     };
     let refresh = client.allows(GrantType::RefreshToken).then(Secret::generate);
-    let sign_in = NewSignIn {
-        session,
-        grant,
-        refresh: refresh.as_ref().map(|r| NewRefreshToken { hash: r.hash(), created_at: now }),
-    };
-    match app.store.sign_in(&sign_in, policy).await? {
+    let stored_refresh = refresh.as_ref().map(|r| NewRefreshToken { hash: r.hash(), created_at: now });
+    let sign_in = NewSignIn { session, grant: Some((grant, stored_refresh)), cookie_hash: None };
+    let NewSignIn { session, grant, .. } = admit(app, user, sign_in).await?;
+    let (grant, _) = grant.ok_or_else(|| OpenError::Store(StoreError::Corrupt("sign-in lost its grant".into())))?;
+    Ok(OpenedSession { session, grant, refresh })
+}
+
+/// Opens a browser's session: signed in through the login page on behalf of
+/// `client` (the application that sent the browser there), identified from
+/// now on by the SSO cookie whose hash is `cookie_hash`. Grants come later,
+/// one per authorization code redeemed in it. The same checks and session
+/// limit as any sign-in.
+pub async fn open_browser_session(
+    app: &App,
+    user: &User,
+    client: &ClientId,
+    cookie_hash: [u8; 32],
+    context: SignInContext,
+) -> Result<Session, OpenError> {
+    let session = new_session(app, user, client, context);
+    let sign_in = NewSignIn { session, grant: None, cookie_hash: Some(cookie_hash) };
+    Ok(admit(app, user, sign_in).await?.session)
+}
+
+/// A session for `user` starting now, with the configured timeouts.
+fn new_session(app: &App, user: &User, client: &ClientId, context: SignInContext) -> Session {
+    let now = app.clock.now();
+    let (idle, absolute) = app.session_policy().expiries_at_sign_in(now);
+    Session {
+        id: secrets::new_session_id(),
+        user_id: user.id.clone(),
+        client_id: client.clone(),
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: idle,
+        absolute_expires_at: absolute,
+        ended_at: None,
+        end_reason: None,
+        context,
+    }
+}
+
+/// Stores the sign-in under the session limit; revokes and audits the
+/// sessions it ended to make room.
+async fn admit(app: &App, user: &User, sign_in: NewSignIn) -> Result<NewSignIn, OpenError> {
+    match app.store.sign_in(&sign_in, app.session_policy()).await? {
         SignInOutcome::Admitted { ended } => {
             app.apply_revocations(&ended.revocations);
             let actor = Actor { name: Some(user.name.clone()), ..Actor::default() };
             for s in &ended.sessions {
                 record_end(app, &s.session, EndReason::SessionLimit, &actor).await;
             }
+            Ok(sign_in)
         }
-        SignInOutcome::LimitReached => return Err(OpenError::LimitReached),
-        SignInOutcome::UserDisabled => return Err(OpenError::UserDisabled),
-        SignInOutcome::ClientRemoved => return Err(OpenError::ClientRemoved),
+        SignInOutcome::LimitReached => Err(OpenError::LimitReached),
+        SignInOutcome::UserDisabled => Err(OpenError::UserDisabled),
+        SignInOutcome::ClientRemoved => Err(OpenError::ClientRemoved),
     }
-    let NewSignIn { session, grant, .. } = sign_in;
-    Ok(OpenedSession { session, grant, refresh })
 }

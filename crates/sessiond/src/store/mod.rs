@@ -18,12 +18,12 @@ mod traits;
 
 pub(crate) use files::create_data_dir;
 pub use records::{
-    Change, Ended, EndedSession, Grant, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation,
-    RefreshTokenInfo, RejectReason, Rotation, SessionSelector, SignInOutcome,
+    Change, Ended, EndedSession, Grant, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption,
+    RefreshRevocation, RefreshTokenInfo, RejectReason, Rotation, SessionSelector, SignInOutcome, StoredCode,
 };
 pub use sealing::{SealError, Sealer};
 pub use sql::SqlStore;
-pub use traits::{AccountStore, AuditStore, KeyStore, RevocationStore, SessionStore, SettingsStore};
+pub use traits::{AccountStore, AuditStore, BrowserStore, KeyStore, RevocationStore, SessionStore, SettingsStore};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -44,11 +44,29 @@ pub enum StoreError {
 
 /// Everything sessiond keeps.
 pub trait Store:
-    AccountStore + KeyStore + SessionStore + RevocationStore + AuditStore + SettingsStore + Send + Sync + 'static
+    AccountStore
+    + KeyStore
+    + SessionStore
+    + BrowserStore
+    + RevocationStore
+    + AuditStore
+    + SettingsStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: AccountStore + KeyStore + SessionStore + RevocationStore + AuditStore + SettingsStore + Send + Sync + 'static
+    T: AccountStore
+        + KeyStore
+        + SessionStore
+        + BrowserStore
+        + RevocationStore
+        + AuditStore
+        + SettingsStore
+        + Send
+        + Sync
+        + 'static
 {
 }

@@ -29,15 +29,82 @@ pub struct NewRefreshToken {
     pub created_at: UnixTime,
 }
 
-/// A new sign-in: session, grant, first refresh token.
+/// A new sign-in: a session, and either its first grant (an API sign-in,
+/// the password grant) or the hash of a browser's SSO cookie (grants then
+/// come with each authorization code redeemed in it).
 #[derive(Debug, Clone)]
 pub struct NewSignIn {
     /// The session.
     pub session: Session,
-    /// Its first grant.
-    pub grant: Grant,
-    /// Its first refresh token, if the client may refresh.
-    pub refresh: Option<NewRefreshToken>,
+    /// Its first grant, with its first refresh token if the client may
+    /// refresh.
+    pub grant: Option<(Grant, Option<NewRefreshToken>)>,
+    /// SHA-256 of the browser's SSO cookie.
+    pub cookie_hash: Option<[u8; 32]>,
+}
+
+/// An authorization code to store: only its hash (RFC 6749 §4.1.2).
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    /// SHA-256 of the code.
+    pub hash: [u8; 32],
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The session it was issued in.
+    pub session_id: SessionId,
+    /// The redirect URI of the request (§4.1.3: must come back unchanged).
+    pub redirect_uri: String,
+    /// The scope granted.
+    pub scope: Scope,
+    /// OpenID Connect `nonce`, echoed in the ID token.
+    pub nonce: Option<String>,
+    /// RFC 7636 S256 challenge.
+    pub code_challenge: Option<String>,
+    /// When it was issued.
+    pub created_at: UnixTime,
+    /// When it stops being redeemable.
+    pub expires_at: UnixTime,
+}
+
+/// A stored authorization code, as read before redeeming it.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// Its session.
+    pub session_id: SessionId,
+    /// The redirect URI of its request.
+    pub redirect_uri: String,
+    /// The scope granted.
+    pub scope: Scope,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// S256 challenge.
+    pub code_challenge: Option<String>,
+}
+
+/// The result of redeeming an authorization code.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Redemption {
+    /// The code is spent; a grant was created in its session.
+    Redeemed {
+        /// The session.
+        session: Session,
+        /// The new grant.
+        grant: Grant,
+        /// The user.
+        user: User,
+    },
+    /// The code was redeemed before: the grant that redemption created is
+    /// now revoked, with every token issued from it (RFC 6749 §4.1.2).
+    Reused {
+        /// The revocations appended (empty if it was revoked already).
+        revocations: Vec<Revocation>,
+    },
+    /// Not redeemable: unknown, expired, another client's, or its session or
+    /// user is no longer live. Nothing changed.
+    Rejected,
 }
 
 /// What the session limit made of a sign-in.

@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use sessiond_guard::Revocation;
 
 use super::{
-    Ended, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, RefreshRevocation, RefreshTokenInfo, Rotation,
-    SessionSelector, SignInOutcome, StoreError,
+    Ended, Grant, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption, RefreshRevocation,
+    RefreshTokenInfo, Rotation, SessionSelector, SignInOutcome, StoreError, StoredCode,
 };
 use crate::domain::{
     AuditEvent, AuditFilter, Client, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, TokenBounds,
@@ -111,6 +111,49 @@ pub trait SessionStore {
     ) -> Result<Ended, StoreError>;
     /// Marks sessions past a timeout as ended (reason `expired`); returns them.
     async fn expire_sessions(&self, now: UnixTime) -> Result<Vec<Session>, StoreError>;
+}
+
+/// What browser sign-in keeps: SSO cookies, authorization codes, consent.
+#[async_trait]
+pub trait BrowserStore {
+    /// The session whose SSO cookie hashes to `cookie_hash`, live or not.
+    async fn session_by_cookie(&self, cookie_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    /// Stores an authorization code.
+    async fn create_code(&self, code: &NewCode) -> Result<(), StoreError>;
+    /// A code that is unused and unexpired at `now`, for its checks
+    /// (client, redirect URI, PKCE) before redeeming it.
+    async fn code(&self, code_hash: &[u8; 32], now: UnixTime) -> Result<Option<StoredCode>, StoreError>;
+    /// Spends a code issued to `client_id` and creates `grant` (with
+    /// `refresh`) in its session, if the session and user are live; or, for
+    /// a code spent before, revokes the grant that redemption created.
+    async fn redeem_code(
+        &self,
+        code_hash: &[u8; 32],
+        client_id: &ClientId,
+        grant: &Grant,
+        refresh: Option<&NewRefreshToken>,
+        now: UnixTime,
+    ) -> Result<Redemption, StoreError>;
+    /// The scope a user allowed a client, if any.
+    async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Scope>, StoreError>;
+    /// Remembers (or widens) what a user allowed a client.
+    async fn grant_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        scope: &Scope,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The clients a user has allowed, with their scopes.
+    async fn consents_of(&self, user: &UserId) -> Result<Vec<(ClientId, Scope, UnixTime)>, StoreError>;
+    /// Forgets a consent and revokes every grant the client holds in the
+    /// user's sessions; the revocations appended.
+    async fn revoke_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        now: UnixTime,
+    ) -> Result<Vec<Revocation>, StoreError>;
 }
 
 /// The revocation log.

@@ -8,6 +8,7 @@
 //! instead of failing a read-to-write upgrade, and PostgreSQL takes the same
 //! row locks.
 mod accounts;
+mod browser;
 mod keys;
 mod listen;
 mod log;

@@ -18,7 +18,7 @@ fn live(now_param: &str) -> String {
     format!("ended_at IS NULL AND idle_expires_at > {now_param} AND absolute_expires_at > {now_param}")
 }
 
-async fn insert_refresh_token(
+pub(super) async fn insert_refresh_token(
     tx: &mut Tx<'_>,
     token: &NewRefreshToken,
     grant: &Grant,
@@ -35,7 +35,20 @@ async fn insert_refresh_token(
     Ok(())
 }
 
-async fn session_in(tx: &mut Tx<'_>, id: &SessionId) -> Result<Session, StoreError> {
+pub(super) async fn insert_grant(tx: &mut Tx<'_>, grant: &Grant) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO grants (id, session_id, client_id, scope, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(grant.id.as_str())
+        .bind(grant.session_id.as_str())
+        .bind(grant.client_id.as_str())
+        .bind(grant.scope.to_string())
+        .bind(grant.created_at.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict(e, "grant"))?;
+    Ok(())
+}
+
+pub(super) async fn session_in(tx: &mut Tx<'_>, id: &SessionId) -> Result<Session, StoreError> {
     let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLUMNS);
     rows::session(&sqlx::query(&sql).bind(id.as_str()).fetch_one(&mut **tx).await?)
 }
@@ -123,8 +136,8 @@ impl SessionStore for SqlStore {
         }
         sqlx::query(
             "INSERT INTO sessions (id, user_id, client_id, created_at, last_seen_at, idle_expires_at,
-                 absolute_expires_at, ip, user_agent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 absolute_expires_at, ip, user_agent, cookie_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(session.id.as_str())
         .bind(session.user_id.as_str())
@@ -135,21 +148,15 @@ impl SessionStore for SqlStore {
         .bind(session.absolute_expires_at.0)
         .bind(session.context.ip.as_deref())
         .bind(session.context.user_agent.as_deref())
+        .bind(sign_in.cookie_hash.map(|h| h.to_vec()))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "session"))?;
-        let grant = &sign_in.grant;
-        sqlx::query("INSERT INTO grants (id, session_id, client_id, scope, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(grant.id.as_str())
-            .bind(grant.session_id.as_str())
-            .bind(grant.client_id.as_str())
-            .bind(grant.scope.to_string())
-            .bind(grant.created_at.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict(e, "grant"))?;
-        if let Some(refresh) = &sign_in.refresh {
-            insert_refresh_token(&mut tx, refresh, grant, session.absolute_expires_at).await?;
+        if let Some((grant, refresh)) = &sign_in.grant {
+            insert_grant(&mut tx, grant).await?;
+            if let Some(refresh) = refresh {
+                insert_refresh_token(&mut tx, refresh, grant, session.absolute_expires_at).await?;
+            }
         }
         tx.commit().await?;
         Ok(SignInOutcome::Admitted { ended })
