@@ -84,7 +84,21 @@ impl Verifier {
 
     /// Checks form, signature, `typ`, `iss` and `aud`, not `exp`/`iat`.
     pub fn verify_ignoring_lifetime(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        self.decode(token, Some((&self.issuer, &self.audience)))
+        self.decode(token, ACCESS_TOKEN_TYPE, Some((&self.issuer, &self.audience)))
+    }
+
+    /// Checks form, signature, `iss`, that `typ` (when present) is
+    /// `typ`, and that `aud` names `audience`, not lifetime; for the other
+    /// JWTs sessiond signs with the same keys (an ID token presented back as
+    /// `id_token_hint`, OpenID Connect RP-Initiated Logout §2). `typ` may be
+    /// absent, as OpenID Connect does not require it.
+    pub fn verify_other<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+    ) -> Result<C, VerifyError> {
+        self.decode_as(token, Some(typ), true, Some((&self.issuer, audience)))
     }
 
     /// Checks form, signature and `typ` only: whether one of the trusted
@@ -93,10 +107,20 @@ impl Verifier {
     /// after the issuer or audience setting changed; never for accepting a
     /// token.
     pub fn verify_signature_only(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        self.decode(token, None)
+        self.decode(token, ACCESS_TOKEN_TYPE, None)
     }
 
-    fn decode(&self, token: &str, iss_aud: Option<(&str, &str)>) -> Result<AccessClaims, VerifyError> {
+    fn decode(&self, token: &str, typ: &str, iss_aud: Option<(&str, &str)>) -> Result<AccessClaims, VerifyError> {
+        self.decode_as(token, Some(typ), false, iss_aud)
+    }
+
+    fn decode_as<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: Option<&str>,
+        typ_optional: bool,
+        iss_aud: Option<(&str, &str)>,
+    ) -> Result<C, VerifyError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::TooLarge);
         }
@@ -106,10 +130,15 @@ impl Verifier {
         if header.alg != key.alg.to_jsonwebtoken() {
             return Err(VerifyError::AlgorithmMismatch);
         }
-        if header.typ.as_deref().map(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)) != Some(true) {
+        let typ_ok = match (header.typ.as_deref(), typ) {
+            (Some(found), Some(wanted)) => found.eq_ignore_ascii_case(wanted),
+            (None, _) => typ_optional,
+            (Some(_), None) => true,
+        };
+        if !typ_ok {
             return Err(VerifyError::WrongType);
         }
-        let claims = decode::<AccessClaims>(token, &key.key, &validation(key.alg, iss_aud))
+        let claims = decode::<C>(token, &key.key, &validation(key.alg, iss_aud))
             .map(|d| d.claims)
             .map_err(map_decode_error)?;
         // The library accepts both (r, s) and (r, n − s); only the low-S
