@@ -49,12 +49,10 @@ fn check_password(password: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
+/// Through the same gate as sign-ins, so setting passwords cannot take
+/// hashing past its memory bound either.
 async fn hash_password(app: &App, password: &Secret) -> Result<String, AccountError> {
-    let (hasher, password) = (app.hasher.clone(), password.clone());
-    tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
-        .await
-        .map_err(|e| AccountError::Internal(e.to_string()))?
-        .map_err(|e| AccountError::Internal(e.to_string()))
+    app.hashing.hash(password.clone()).await.map_err(|e| AccountError::Internal(e.to_string()))
 }
 
 /// Creates a user.

@@ -4,6 +4,7 @@
 use super::{require_grant, resolve_scope, GrantError, TokenResponse};
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, Client, EndReason, GrantId, GrantType, Session, SignInContext, User};
+use crate::login;
 use crate::secrets::{self, Secret};
 use crate::sessions::{record_end, Actor};
 use crate::store::{Grant, NewRefreshToken, NewSignIn, SignInOutcome};
@@ -21,8 +22,6 @@ pub struct PasswordRequest {
     /// Where the request came from, recorded on the session.
     pub context: SignInContext,
 }
-
-const BAD_CREDENTIALS: &str = "invalid username or password";
 
 /// Checks the user's password, opens a session and issues its tokens.
 /// Successes and failures alike go to the audit trail.
@@ -47,6 +46,7 @@ pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Resul
             .await;
             Ok(response)
         }
+        Err(e) if e.is_backpressure() => Err(e),
         Err(e) => {
             let failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
             app.audit(failed).await;
@@ -128,21 +128,9 @@ async fn sign_in(
     Ok((response, user, session))
 }
 
-/// Verifies the password off the async runtime (Argon2id takes tens of
-/// milliseconds by design). An unknown user costs the same time as a wrong
-/// password, so timing does not tell which names exist.
+/// Checks the name and password through the sign-in gate (bounded hashing;
+/// see `login`). An unknown user costs the same time as a wrong password,
+/// so timing does not tell which names exist.
 async fn check_password(app: &App, username: &str, password: Secret) -> Result<User, GrantError> {
-    let user = app.store.user_by_name(username).await?;
-    let hasher = app.hasher.clone();
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => hasher.verify(password.expose(), &hash),
-        None => hasher.verify_decoy(password.expose()),
-    })
-    .await
-    .map_err(|e| GrantError::Internal(e.to_string()))?;
-    match user {
-        Some(user) if ok => Ok(user),
-        _ => Err(GrantError::InvalidGrant(BAD_CREDENTIALS)),
-    }
+    login::check_credentials(app, username, password).await
 }

@@ -1,4 +1,6 @@
 //! The token response (RFC 6749 §5.1) and the errors a grant can end in.
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::domain::GrantType;
@@ -38,6 +40,12 @@ pub enum GrantError {
     /// Credentials, refresh token or session are not valid.
     #[error("{0}")]
     InvalidGrant(&'static str),
+    /// Every permit to hash a password stayed taken for the queue wait.
+    #[error("password checks are saturated")]
+    Overloaded {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// The client is not registered for this grant type.
     #[error("client is not allowed to use the {0} grant")]
     UnauthorizedClient(GrantType),
@@ -47,6 +55,17 @@ pub enum GrantError {
     /// Something on the server failed.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The one description of a refused user name and password.
+pub const BAD_CREDENTIALS: &str = "invalid username or password";
+
+impl GrantError {
+    /// Refused before any credential was checked, to shed load: not worth
+    /// an audit row each (a flood would write them at network speed).
+    pub fn is_backpressure(&self) -> bool {
+        matches!(self, Self::Overloaded { .. })
+    }
 }
 
 impl From<crate::store::StoreError> for GrantError {

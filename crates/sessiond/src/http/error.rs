@@ -71,12 +71,14 @@ pub struct ApiError {
     code: ErrorCode,
     description: String,
     challenge: Option<HeaderValue>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with the code's usual status.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status: code.status(), code, description: description.into(), challenge: None }
+        Self { status: code.status(), code, description: description.into(), challenge: None, retry_after: None }
     }
 
     /// 401 for a Bearer-protected resource, with the RFC 6750 §3 challenge.
@@ -138,6 +140,15 @@ impl ApiError {
         Self::new(ErrorCode::TemporarilyUnavailable, "revocation state is not current; try again")
     }
 
+    /// 503: every permit to check a password stayed taken for the queue
+    /// wait; the client may retry after `Retry-After`.
+    pub fn overloaded(retry_after: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(whole_seconds(retry_after)),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, "too many sign-ins at once; try again shortly")
+        }
+    }
+
     /// The error code.
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -154,8 +165,16 @@ impl IntoResponse for ApiError {
         if let Some(challenge) = self.challenge {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
+}
+
+/// `Retry-After` is whole seconds (RFC 9110 §10.2.3): rounded up, at least 1.
+fn whole_seconds(d: std::time::Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 impl From<crate::grants::GrantError> for ApiError {
@@ -164,6 +183,7 @@ impl From<crate::grants::GrantError> for ApiError {
         match e {
             G::InvalidRequest(d) => Self::invalid_request(d),
             G::InvalidGrant(d) => Self::new(ErrorCode::InvalidGrant, d),
+            G::Overloaded { retry_after } => Self::overloaded(retry_after),
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
             G::Internal(cause) => Self::internal(cause),
@@ -246,5 +266,15 @@ mod tests {
             ErrorCode::UnauthorizedClient
         );
         assert_eq!(ApiError::from(G::Internal("db down".into())).code(), ErrorCode::ServerError);
+    }
+
+    #[test]
+    fn shedding_load_says_when_to_come_back() {
+        use std::time::Duration;
+        let r = ApiError::overloaded(Duration::from_millis(5_200)).into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "6");
+        let r = ApiError::overloaded(Duration::ZERO).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
     }
 }

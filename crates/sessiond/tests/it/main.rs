@@ -15,3 +15,4 @@ mod remote;
 mod revocation;
 mod sessions;
 mod support;
+mod throttle;

@@ -1,0 +1,83 @@
+//! The sign-in gate, over HTTP: password hashing bounded by its permits
+//! (503 beyond them).
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sessiond::config::{ConfigDuration, Settings};
+
+use crate::support::{s, TestApp, TestClient};
+
+/// One answer, whole.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    fn error(&self) -> String {
+        s(&self.json(), "error")
+    }
+
+    /// 429 or 503 in the RFC 6749 §5.2 format, with a usable `Retry-After`.
+    fn assert_shed(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.error(), "temporarily_unavailable");
+        assert!(self.json()["error_description"].is_string());
+        assert!(self.retry_after.is_some_and(|secs| secs >= 1), "Retry-After in whole seconds");
+    }
+}
+
+/// A password-grant attempt.
+async fn attempt(t: &TestApp, http: &reqwest::Client, client: &TestClient, user: &str, password: &str) -> Answer {
+    let response = http
+        .post(t.url("/oauth2/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("grant_type", "password"), ("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+    Answer { status, retry_after, body: response.bytes().await.unwrap().to_vec() }
+}
+
+#[tokio::test]
+async fn password_hashing_never_exceeds_its_permits_and_the_overflow_gets_503() {
+    // Room for one 16 MiB hash at a time, and a short wait for it.
+    let t = TestApp::spawn_with(|s| Settings {
+        password_memory_kib: Some(16 * 1024),
+        password_iterations: Some(2),
+        password_memory_budget_kib: Some(16 * 1024),
+        password_queue_wait: Some(ConfigDuration(Duration::from_millis(50))),
+        ..s
+    })
+    .await;
+    let client = t.user_client().await;
+    t.user("alice", "correct horse").await;
+
+    let flood = (0..32).map(|i| {
+        let (t, client) = (&t, &client);
+        async move { attempt(t, &t.http, client, "alice", &format!("wrong {i}")).await }
+    });
+    let answers = join_all(flood).await;
+    let checked = answers.iter().filter(|a| a.status == StatusCode::BAD_REQUEST).count();
+    let shed: Vec<&Answer> = answers.iter().filter(|a| a.status == StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert_eq!(checked + shed.len(), answers.len(), "only 400 and 503");
+    assert!(checked >= 1, "the permit holder is answered");
+    assert!(!shed.is_empty(), "32 at once with room for one: some are shed");
+    for a in shed {
+        a.assert_shed(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(t.app.hashing.peak(), 1, "never more than one hash at once");
+    assert_eq!(t.app.hashing.size(), 1);
+
+    // The flood over, the permit is free again.
+    t.sign_in(&client, "alice", "correct horse").await;
+}
