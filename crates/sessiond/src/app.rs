@@ -1,7 +1,7 @@
 //! The running application: configuration, clock, store, key ring, the
 //! validator with its revocation index, and the sign-in gate (bounded
-//! password hashing), shared by the HTTP handlers, the background tasks and
-//! the CLI.
+//! password hashing, throttling), shared by the HTTP handlers, the
+//! background tasks and the CLI.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::{Config, MasterKeySource};
 use crate::domain::{AuditEvent, ClientId, KeyId, SessionPolicy, UnixTime};
 use crate::grants::ClientCache;
-use crate::login::{permits_for, HashGate};
+use crate::login::{permits_for, HashGate, Throttle};
 use crate::secrets::{PasswordHashError, PasswordHasher};
 use crate::store::{Sealer, SqlStore, Store, StoreError};
 use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudience};
@@ -62,6 +62,8 @@ pub struct App {
     /// Argon2id with the configured cost, behind a semaphore: the only way
     /// to hash or verify a password.
     pub hashing: HashGate,
+    /// Password attempts per client IP and per account.
+    pub throttle: Throttle,
     /// Signature, lifetime and revocation checks: memory only.
     pub validator: Validator,
     /// Clients by id, so client authentication reads memory.
@@ -113,6 +115,7 @@ impl App {
         store: Arc<dyn Store>,
     ) -> Result<Arc<App>, AppError> {
         let hashing = hash_gate(&config)?;
+        let throttle = Throttle::new(config.login_attempts_per_account, config.login_attempts_per_ip);
         let now = clock.now();
         if store.signing_keys().await?.is_empty() {
             let key = new_stored_key(&config, now)?;
@@ -127,6 +130,7 @@ impl App {
             clock,
             store,
             hashing,
+            throttle,
             validator,
             clients: ClientCache::default(),
             keys: RwLock::new(Arc::new(ring)),

@@ -125,6 +125,12 @@ pub struct Settings {
     /// [default: 2s].
     #[arg(long, env = "SESSIOND_PASSWORD_QUEUE_WAIT", value_name = "DURATION")]
     pub password_queue_wait: Option<ConfigDuration>,
+    /// Password attempts allowed per account per minute; 0 for no limit [default: 10].
+    #[arg(long, env = "SESSIOND_LOGIN_ATTEMPTS_PER_ACCOUNT", value_name = "N")]
+    pub login_attempts_per_account: Option<u32>,
+    /// Password attempts allowed per client IP per minute (IPv6: per /64); 0 for no limit [default: 60].
+    #[arg(long, env = "SESSIOND_LOGIN_ATTEMPTS_PER_IP", value_name = "N")]
+    pub login_attempts_per_ip: Option<u32>,
     /// Largest request body accepted, in bytes [default: 65536].
     #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -191,6 +197,8 @@ impl Settings {
             password_parallelism: self.password_parallelism.or(lower.password_parallelism),
             password_memory_budget_kib: self.password_memory_budget_kib.or(lower.password_memory_budget_kib),
             password_queue_wait: self.password_queue_wait.or(lower.password_queue_wait),
+            login_attempts_per_account: self.login_attempts_per_account.or(lower.login_attempts_per_account),
+            login_attempts_per_ip: self.login_attempts_per_ip.or(lower.login_attempts_per_ip),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
             clock_skew: self.clock_skew.or(lower.clock_skew),
@@ -262,6 +270,10 @@ pub struct Config {
     pub password_memory_budget_kib: u32,
     /// Longest wait for a turn to hash.
     pub password_queue_wait: Duration,
+    /// Password attempts per account per minute (0: no limit).
+    pub login_attempts_per_account: u32,
+    /// Password attempts per client IP per minute (0: no limit).
+    pub login_attempts_per_ip: u32,
     /// Request body limit.
     pub max_body_bytes: usize,
     /// Request head limit.
@@ -405,6 +417,8 @@ impl Config {
             },
             password_memory_budget_kib: s.password_memory_budget_kib.unwrap_or(DEFAULT_PASSWORD_MEMORY_BUDGET_KIB),
             password_queue_wait,
+            login_attempts_per_account: s.login_attempts_per_account.unwrap_or(10),
+            login_attempts_per_ip: s.login_attempts_per_ip.unwrap_or(60),
             max_body_bytes,
             max_header_bytes,
             clock_skew: secs(s.clock_skew, 0),
@@ -469,13 +483,18 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_limits_have_defaults() {
+    fn sign_in_limits_have_defaults_and_zero_turns_them_off() {
         let config = Config::resolve(Settings::default()).unwrap();
+        assert_eq!((config.login_attempts_per_account, config.login_attempts_per_ip), (10, 60));
         assert_eq!(config.password_memory_budget_kib, 65536);
         assert_eq!(config.password_queue_wait, Duration::from_secs(2));
-        let file: Settings =
-            toml::from_str("password_queue_wait = \"250ms\"\npassword_memory_budget_kib = 8192").unwrap();
+        let file: Settings = toml::from_str(
+            "login_attempts_per_account = 0\nlogin_attempts_per_ip = 0\npassword_queue_wait = \"250ms\"\n\
+             password_memory_budget_kib = 8192",
+        )
+        .unwrap();
         let config = Config::resolve(file).unwrap();
+        assert_eq!((config.login_attempts_per_account, config.login_attempts_per_ip), (0, 0));
         assert_eq!(config.password_queue_wait, Duration::from_millis(250));
         assert_eq!(config.password_memory_budget_kib, 8192);
     }

@@ -61,7 +61,7 @@ async fn sign_in(
     scope: &crate::domain::Scope,
     req: PasswordRequest,
 ) -> Result<(TokenResponse, User, Session), GrantError> {
-    let user = check_password(app, &req.username, req.password).await?;
+    let user = check_password(app, &req.username, req.password, req.context.ip.as_deref()).await?;
     if !user.is_enabled() {
         return Err(GrantError::InvalidGrant("user is disabled"));
     }
@@ -128,9 +128,9 @@ async fn sign_in(
     Ok((response, user, session))
 }
 
-/// Checks the name and password through the sign-in gate (bounded hashing;
-/// see `login`). An unknown user costs the same time as a wrong password,
-/// so timing does not tell which names exist.
-async fn check_password(app: &App, username: &str, password: Secret) -> Result<User, GrantError> {
-    login::check_credentials(app, username, password).await
+/// Checks the name and password through the sign-in gate (throttling,
+/// bounded hashing; see `login`). An unknown user costs the same time as a
+/// wrong password, so timing does not tell which names exist.
+async fn check_password(app: &App, username: &str, password: Secret, ip: Option<&str>) -> Result<User, GrantError> {
+    login::check_credentials(app, username, password, ip).await
 }

@@ -40,6 +40,12 @@ pub enum GrantError {
     /// Credentials, refresh token or session are not valid.
     #[error("{0}")]
     InvalidGrant(&'static str),
+    /// Too many password attempts from this address or for this account.
+    #[error("too many sign-in attempts")]
+    Throttled {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// Every permit to hash a password stayed taken for the queue wait.
     #[error("password checks are saturated")]
     Overloaded {
@@ -64,7 +70,7 @@ impl GrantError {
     /// Refused before any credential was checked, to shed load: not worth
     /// an audit row each (a flood would write them at network speed).
     pub fn is_backpressure(&self) -> bool {
-        matches!(self, Self::Overloaded { .. })
+        matches!(self, Self::Throttled { .. } | Self::Overloaded { .. })
     }
 }
 

@@ -140,6 +140,24 @@ impl ApiError {
         Self::new(ErrorCode::TemporarilyUnavailable, "revocation state is not current; try again")
     }
 
+    /// 429: too many password attempts from this address or for this
+    /// account (RFC 6585 §4), with `Retry-After`.
+    ///
+    /// The code is `temporarily_unavailable`, not `invalid_request`: the
+    /// request is well-formed and the same request will succeed later, which
+    /// is what `temporarily_unavailable` tells a client (RFC 6749 §4.1.2.1;
+    /// the token endpoint's §5.2 list has no code for it), whereas
+    /// `invalid_request` says the request itself must change. Nor is it
+    /// `invalid_grant`, which would tell the client the password was wrong
+    /// when it was never checked.
+    pub fn throttled(retry_after: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(whole_seconds(retry_after)),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, "too many sign-in attempts; try again later")
+        }
+        .with_status(StatusCode::TOO_MANY_REQUESTS)
+    }
+
     /// 503: every permit to check a password stayed taken for the queue
     /// wait; the client may retry after `Retry-After`.
     pub fn overloaded(retry_after: std::time::Duration) -> Self {
@@ -183,6 +201,7 @@ impl From<crate::grants::GrantError> for ApiError {
         match e {
             G::InvalidRequest(d) => Self::invalid_request(d),
             G::InvalidGrant(d) => Self::new(ErrorCode::InvalidGrant, d),
+            G::Throttled { retry_after } => Self::throttled(retry_after),
             G::Overloaded { retry_after } => Self::overloaded(retry_after),
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
@@ -271,7 +290,8 @@ mod tests {
     #[test]
     fn shedding_load_says_when_to_come_back() {
         use std::time::Duration;
-        let r = ApiError::overloaded(Duration::from_millis(5_200)).into_response();
+        let r = ApiError::throttled(Duration::from_millis(5_200)).into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.headers()[header::RETRY_AFTER], "6");
         let r = ApiError::overloaded(Duration::ZERO).into_response();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -1,22 +1,34 @@
 //! The gate in front of every password check, and what it costs at most.
 //!
 //! In order, for a password-grant sign-in (`check_credentials`):
-//! 1. the user is looked up;
-//! 2. a permit to hash ([`HashGate`]; else 503 after a short wait), then
+//! 1. the per-IP, then the per-account limiter ([`Throttle`]; else 429);
+//! 2. the user is looked up;
+//! 3. a permit to hash ([`HashGate`]; else 503 after a short wait), then
 //!    Argon2id — against a decoy hash for an unknown name, so a wrong name
 //!    costs the same time as a wrong password.
 mod hashing;
+mod throttle;
+
+use std::net::IpAddr;
 
 pub use hashing::{permits_for, HashGate, HashingError};
+pub use throttle::{Throttle, Throttled};
 
 use crate::app::App;
 use crate::domain::User;
 use crate::grants::{GrantError, BAD_CREDENTIALS};
 use crate::secrets::Secret;
 
-/// The user whose name and password these are, after the hashing gate let
-/// the check through.
-pub async fn check_credentials(app: &App, username: &str, password: Secret) -> Result<User, GrantError> {
+/// The user whose name and password these are, after the limiters and the
+/// hashing gate let the check through.
+pub async fn check_credentials(
+    app: &App,
+    username: &str,
+    password: Secret,
+    ip: Option<&str>,
+) -> Result<User, GrantError> {
+    let ip = ip.and_then(|raw| raw.parse::<IpAddr>().ok());
+    app.throttle.check(ip, username).map_err(|t| GrantError::Throttled { retry_after: t.retry_after })?;
     let user = app.store.user_by_name(username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let matches = app.hashing.verify(password, stored).await.map_err(|e| match e {

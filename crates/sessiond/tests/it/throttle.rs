@@ -1,5 +1,6 @@
 //! The sign-in gate, over HTTP: password hashing bounded by its permits
-//! (503 beyond them).
+//! (503 beyond them), throttling per client IP and per account (429).
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -34,7 +35,7 @@ impl Answer {
     }
 }
 
-/// A password-grant attempt.
+/// A password-grant attempt from `http` (whose source address may differ).
 async fn attempt(t: &TestApp, http: &reqwest::Client, client: &TestClient, user: &str, password: &str) -> Answer {
     let response = http
         .post(t.url("/oauth2/token"))
@@ -48,6 +49,11 @@ async fn attempt(t: &TestApp, http: &reqwest::Client, client: &TestClient, user:
     Answer { status, retry_after, body: response.bytes().await.unwrap().to_vec() }
 }
 
+/// Both limiters off.
+fn unthrottled(s: Settings) -> Settings {
+    Settings { login_attempts_per_account: Some(0), login_attempts_per_ip: Some(0), ..s }
+}
+
 #[tokio::test]
 async fn password_hashing_never_exceeds_its_permits_and_the_overflow_gets_503() {
     // Room for one 16 MiB hash at a time, and a short wait for it.
@@ -56,7 +62,7 @@ async fn password_hashing_never_exceeds_its_permits_and_the_overflow_gets_503() 
         password_iterations: Some(2),
         password_memory_budget_kib: Some(16 * 1024),
         password_queue_wait: Some(ConfigDuration(Duration::from_millis(50))),
-        ..s
+        ..unthrottled(s)
     })
     .await;
     let client = t.user_client().await;
@@ -80,4 +86,61 @@ async fn password_hashing_never_exceeds_its_permits_and_the_overflow_gets_503() 
 
     // The flood over, the permit is free again.
     t.sign_in(&client, "alice", "correct horse").await;
+}
+
+#[tokio::test]
+async fn the_account_limiter_answers_429_after_its_quota_and_spares_other_accounts() {
+    // All test traffic comes from 127.0.0.1: the IP limiter stays off here.
+    let t =
+        TestApp::spawn_with(|s| Settings { login_attempts_per_account: Some(3), login_attempts_per_ip: Some(0), ..s })
+            .await;
+    let client = t.user_client().await;
+    t.user("alice", "correct horse").await;
+    t.user("bob", "correct horse").await;
+
+    for i in 0..3 {
+        let a = attempt(&t, &t.http, &client, "alice", &format!("guess {i}")).await;
+        assert_eq!((a.status, a.error()), (StatusCode::BAD_REQUEST, "invalid_grant".into()));
+    }
+    let hashed = t.app.hashing.started();
+    // Even the right password: the account is throttled, whatever the case.
+    for name in ["alice", "ALICE", "Alice"] {
+        let a = attempt(&t, &t.http, &client, name, "correct horse").await;
+        a.assert_shed(StatusCode::TOO_MANY_REQUESTS);
+        assert!(a.retry_after.unwrap() <= 20, "one attempt back every 60 s / 3");
+    }
+    assert_eq!(t.app.hashing.started(), hashed, "refused without running Argon2");
+
+    t.sign_in(&client, "bob", "correct horse").await;
+
+    // A name that is nobody's is throttled exactly the same way, so a 429
+    // does not tell which accounts exist.
+    for _ in 0..3 {
+        assert_eq!(attempt(&t, &t.http, &client, "nobody", "guess").await.status, StatusCode::BAD_REQUEST);
+    }
+    attempt(&t, &t.http, &client, "nobody", "guess").await.assert_shed(StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_ip_limiter_answers_429_to_an_address_spraying_names_and_spares_other_addresses() {
+    let t =
+        TestApp::spawn_with(|s| Settings { login_attempts_per_account: Some(0), login_attempts_per_ip: Some(4), ..s })
+            .await;
+    let client = t.user_client().await;
+    t.user("alice", "correct horse").await;
+
+    for name in ["u0", "u1", "u2", "alice"] {
+        let a = attempt(&t, &t.http, &client, name, "guess").await;
+        assert_eq!((a.status, a.error()), (StatusCode::BAD_REQUEST, "invalid_grant".into()), "{name}");
+    }
+    let hashed = t.app.hashing.started();
+    let a = attempt(&t, &t.http, &client, "alice", "correct horse").await;
+    a.assert_shed(StatusCode::TOO_MANY_REQUESTS);
+    attempt(&t, &t.http, &client, "u4", "guess").await.assert_shed(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(t.app.hashing.started(), hashed, "refused without running Argon2");
+
+    // Another address (all of 127/8 is loopback) is not affected.
+    let other = reqwest::Client::builder().local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).build().unwrap();
+    let a = attempt(&t, &other, &client, "alice", "correct horse").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
 }
