@@ -11,7 +11,7 @@ pub use client_auth::{authenticate_client, ClientAuthError, ClientCache, Present
 pub use client_credentials::client_credentials;
 pub use password::{password, PasswordRequest};
 pub use refresh::{refresh, RefreshRequest};
-pub use response::{GrantError, TokenResponse, BAD_CREDENTIALS};
+pub use response::{GrantError, Refusal, TokenResponse, BAD_CREDENTIALS};
 
 use crate::domain::{Client, Scope};
 

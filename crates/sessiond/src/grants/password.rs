@@ -1,7 +1,7 @@
 //! `password` (RFC 6749 §4.3): for legacy applications that trade a user's
 //! name and password for tokens. Opt-in per client. Every successful
 //! sign-in creates a session; its tokens name it in `sid`.
-use super::{require_grant, resolve_scope, GrantError, TokenResponse};
+use super::{require_grant, resolve_scope, GrantError, Refusal, TokenResponse};
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, Client, EndReason, GrantId, GrantType, Session, SignInContext, User};
 use crate::login;
@@ -62,9 +62,6 @@ async fn sign_in(
     req: PasswordRequest,
 ) -> Result<(TokenResponse, User, Session), GrantError> {
     let user = check_password(app, &req.username, req.password, req.context.ip.as_deref()).await?;
-    if !user.is_enabled() {
-        return Err(GrantError::InvalidGrant("user is disabled"));
-    }
 
     let now = app.clock.now();
     let policy = app.session_policy();
@@ -104,7 +101,9 @@ async fn sign_in(
             }
         }
         SignInOutcome::LimitReached => return Err(GrantError::InvalidGrant("session limit reached")),
-        SignInOutcome::UserDisabled => return Err(GrantError::InvalidGrant("user is disabled")),
+        // Disabled since its password was checked: the same answer as any
+        // refused sign-in.
+        SignInOutcome::UserDisabled => return Err(GrantError::BadCredentials(Refusal::Disabled)),
     }
 
     let NewSignIn { session, grant, .. } = sign_in;
@@ -129,8 +128,8 @@ async fn sign_in(
 }
 
 /// Checks the name and password through the sign-in gate (throttling,
-/// bounded hashing; see `login`). An unknown user costs the same time as a
-/// wrong password, so timing does not tell which names exist.
+/// bounded hashing; see `login`). An unknown user, a wrong password and a
+/// disabled user get one answer, in the same time.
 async fn check_password(app: &App, username: &str, password: Secret, ip: Option<&str>) -> Result<User, GrantError> {
     login::check_credentials(app, username, password, ip).await
 }

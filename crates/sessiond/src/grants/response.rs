@@ -40,6 +40,10 @@ pub enum GrantError {
     /// Credentials, refresh token or session are not valid.
     #[error("{0}")]
     InvalidGrant(&'static str),
+    /// A user name and password were refused. Every reason gets the same
+    /// answer ([`BAD_CREDENTIALS`]); the reason goes to the audit trail only.
+    #[error("{0}")]
+    BadCredentials(Refusal),
     /// Too many password attempts from this address or for this account.
     #[error("too many sign-in attempts")]
     Throttled {
@@ -65,6 +69,20 @@ pub enum GrantError {
 
 /// The one description of a refused user name and password.
 pub const BAD_CREDENTIALS: &str = "invalid username or password";
+
+/// Why a user name and password were refused (for the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No user has this name.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The password matches but the user is disabled.
+    #[error("user is disabled")]
+    Disabled,
+}
 
 impl GrantError {
     /// Refused before any credential was checked, to shed load: not worth

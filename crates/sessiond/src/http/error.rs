@@ -201,6 +201,9 @@ impl From<crate::grants::GrantError> for ApiError {
         match e {
             G::InvalidRequest(d) => Self::invalid_request(d),
             G::InvalidGrant(d) => Self::new(ErrorCode::InvalidGrant, d),
+            // One answer whatever the reason (unknown name, wrong password,
+            // disabled account): the reason is for the audit trail.
+            G::BadCredentials(_) => Self::new(ErrorCode::InvalidGrant, crate::grants::BAD_CREDENTIALS),
             G::Throttled { retry_after } => Self::throttled(retry_after),
             G::Overloaded { retry_after } => Self::overloaded(retry_after),
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
@@ -277,7 +280,7 @@ mod tests {
 
     #[test]
     fn grant_errors_map_to_oauth_codes() {
-        use crate::grants::GrantError as G;
+        use crate::grants::{GrantError as G, Refusal};
         assert_eq!(ApiError::from(G::InvalidGrant("x")).code(), ErrorCode::InvalidGrant);
         assert_eq!(ApiError::from(G::InvalidScope).code(), ErrorCode::InvalidScope);
         assert_eq!(
@@ -285,6 +288,10 @@ mod tests {
             ErrorCode::UnauthorizedClient
         );
         assert_eq!(ApiError::from(G::Internal("db down".into())).code(), ErrorCode::ServerError);
+        for refusal in [Refusal::UnknownUser, Refusal::WrongPassword, Refusal::Disabled] {
+            let e = ApiError::from(G::BadCredentials(refusal));
+            assert_eq!((e.code(), e.description.as_str()), (ErrorCode::InvalidGrant, crate::grants::BAD_CREDENTIALS));
+        }
     }
 
     #[test]

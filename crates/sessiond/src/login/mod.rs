@@ -4,8 +4,10 @@
 //! 1. the per-IP, then the per-account limiter ([`Throttle`]; else 429);
 //! 2. the user is looked up;
 //! 3. a permit to hash ([`HashGate`]; else 503 after a short wait), then
-//!    Argon2id — against a decoy hash for an unknown name, so a wrong name
-//!    costs the same time as a wrong password.
+//!    Argon2id — against a decoy hash for an unknown name;
+//! 4. one answer for an unknown name, a wrong password and a disabled
+//!    account, so the answer tells nothing about which names exist or
+//!    whether a disabled account's password was right.
 mod hashing;
 mod throttle;
 
@@ -16,7 +18,7 @@ pub use throttle::{Throttle, Throttled};
 
 use crate::app::App;
 use crate::domain::User;
-use crate::grants::{GrantError, BAD_CREDENTIALS};
+use crate::grants::{GrantError, Refusal};
 use crate::secrets::Secret;
 
 /// The user whose name and password these are, after the limiters and the
@@ -36,7 +38,11 @@ pub async fn check_credentials(
         HashingError::Failed(cause) => GrantError::Internal(cause),
     })?;
     match user {
-        Some(user) if matches => Ok(user),
-        _ => Err(GrantError::InvalidGrant(BAD_CREDENTIALS)),
+        // A disabled account is refused only after its hash was checked, so
+        // it costs the same time as any other refusal.
+        Some(user) if matches && user.is_enabled() => Ok(user),
+        Some(_) if matches => Err(GrantError::BadCredentials(Refusal::Disabled)),
+        Some(_) => Err(GrantError::BadCredentials(Refusal::WrongPassword)),
+        None => Err(GrantError::BadCredentials(Refusal::UnknownUser)),
     }
 }

@@ -1,5 +1,7 @@
 //! The sign-in gate, over HTTP: password hashing bounded by its permits
-//! (503 beyond them), throttling per client IP and per account (429).
+//! (503 beyond them), throttling per client IP and per account (429), one
+//! answer for every refused credential, and what a failed sign-in may leave
+//! in the audit trail.
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sessiond::config::{ConfigDuration, Settings};
+use sessiond::domain::AuditFilter;
 
 use crate::support::{s, TestApp, TestClient};
 
@@ -52,6 +55,10 @@ async fn attempt(t: &TestApp, http: &reqwest::Client, client: &TestClient, user:
 /// Both limiters off.
 fn unthrottled(s: Settings) -> Settings {
     Settings { login_attempts_per_account: Some(0), login_attempts_per_ip: Some(0), ..s }
+}
+
+async fn audit_rows(t: &TestApp) -> Vec<sessiond::domain::AuditEvent> {
+    t.app.store.audit_events(&AuditFilter { limit: 1000, ..AuditFilter::default() }).await.unwrap()
 }
 
 #[tokio::test]
@@ -143,4 +150,45 @@ async fn the_ip_limiter_answers_429_to_an_address_spraying_names_and_spares_othe
     let other = reqwest::Client::builder().local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).build().unwrap();
     let a = attempt(&t, &other, &client, "alice", "correct horse").await;
     assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
+}
+
+#[tokio::test]
+async fn unknown_user_wrong_password_and_disabled_user_get_byte_identical_answers() {
+    let t = TestApp::spawn().await;
+    let client = t.user_client().await;
+    t.user("alice", "correct horse").await;
+    t.user("bob", "correct horse").await;
+    sessiond::accounts::disable_user(&t.app, "bob", &sessiond::sessions::Actor::cli()).await.unwrap();
+
+    let answers = [
+        attempt(&t, &t.http, &client, "carol", "correct horse").await,
+        attempt(&t, &t.http, &client, "alice", "wrong horse").await,
+        attempt(&t, &t.http, &client, "bob", "correct horse").await,
+        attempt(&t, &t.http, &client, "bob", "wrong horse").await,
+    ];
+    let first = &answers[0];
+    assert_eq!(first.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        first.json(),
+        serde_json::json!({"error": "invalid_grant", "error_description": "invalid username or password"})
+    );
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(
+            (a.status, &a.body),
+            (first.status, &first.body),
+            "answer {i}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+    }
+
+    // The audit trail, for administrators only, still says why.
+    let details: Vec<String> = audit_rows(&t)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == Some(sessiond::domain::AuditKind::SignInFailed))
+        .filter_map(|e| e.detail)
+        .collect();
+    for why in ["unknown user", "wrong password", "user is disabled"] {
+        assert!(details.iter().any(|d| d == why), "{why} in {details:?}");
+    }
 }
