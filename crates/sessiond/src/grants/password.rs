@@ -3,7 +3,9 @@
 //! sign-in creates a session; its tokens name it in `sid`.
 use super::{require_grant, resolve_scope, GrantError, Refusal, TokenResponse};
 use crate::app::App;
-use crate::domain::{AuditEvent, AuditKind, Client, EndReason, GrantId, GrantType, Session, SignInContext, User};
+use crate::domain::{
+    name_hint, AuditEvent, AuditKind, Client, EndReason, GrantId, GrantType, Session, SignInContext, User,
+};
 use crate::login;
 use crate::secrets::{self, Secret};
 use crate::sessions::{record_end, Actor};
@@ -27,6 +29,9 @@ pub struct PasswordRequest {
 /// Successes and failures alike go to the audit trail.
 pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Result<TokenResponse, GrantError> {
     require_grant(client, GrantType::Password)?;
+    // Before anything is recorded: such a name is nobody's (and may be a
+    // flood of junk meant for the audit trail).
+    login::check_username_length(&req.username)?;
     let scope = resolve_scope(req.scope.as_deref(), &client.scope)?;
     let event = AuditEvent {
         user_name: Some(req.username.clone()),
@@ -48,7 +53,11 @@ pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Resul
         }
         Err(e) if e.is_backpressure() => Err(e),
         Err(e) => {
-            let failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
+            let mut failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
+            if matches!(e, GrantError::BadCredentials(Refusal::UnknownUser)) {
+                // Not a user: possibly a password typed into the name field.
+                failed.user_name = failed.user_name.as_deref().map(name_hint);
+            }
             app.audit(failed).await;
             Err(e)
         }

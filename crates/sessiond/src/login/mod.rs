@@ -1,11 +1,13 @@
 //! The gate in front of every password check, and what it costs at most.
 //!
 //! In order, for a password-grant sign-in (`check_credentials`):
-//! 1. the per-IP, then the per-account limiter ([`Throttle`]; else 429);
-//! 2. the user is looked up;
-//! 3. a permit to hash ([`HashGate`]; else 503 after a short wait), then
+//! 1. the `username` is at most [`MAX_USERNAME_BYTES`] (else 400, checked
+//!    by the caller before anything is recorded);
+//! 2. the per-IP, then the per-account limiter ([`Throttle`]; else 429);
+//! 3. the user is looked up;
+//! 4. a permit to hash ([`HashGate`]; else 503 after a short wait), then
 //!    Argon2id — against a decoy hash for an unknown name;
-//! 4. one answer for an unknown name, a wrong password and a disabled
+//! 5. one answer for an unknown name, a wrong password and a disabled
 //!    account, so the answer tells nothing about which names exist or
 //!    whether a disabled account's password was right.
 mod hashing;
@@ -20,6 +22,21 @@ use crate::app::App;
 use crate::domain::User;
 use crate::grants::{GrantError, Refusal};
 use crate::secrets::Secret;
+
+/// Longest `username` looked at. Names are at most 64 characters
+/// (`UserName`); this leaves room for e-mail addresses (RFC 5321 §4.5.3.1
+/// caps those at 254) while keeping attacker text out of limiter keys, the
+/// database query and the audit trail.
+pub const MAX_USERNAME_BYTES: usize = 256;
+
+/// Refuses a `username` too long to be anyone's, before any work is done
+/// or recorded for it.
+pub fn check_username_length(username: &str) -> Result<(), GrantError> {
+    if username.len() > MAX_USERNAME_BYTES {
+        return Err(GrantError::InvalidRequest(format!("username is longer than {MAX_USERNAME_BYTES} bytes")));
+    }
+    Ok(())
+}
 
 /// The user whose name and password these are, after the limiters and the
 /// hashing gate let the check through.

@@ -17,8 +17,8 @@ use std::time::Duration;
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Characters of a name that count for its key: bounds the work of keying
-/// an over-long name.
+/// Characters of a name that count for its key; longer names are refused
+/// before they get here, this only bounds the hashing.
 const MAX_KEY_CHARS: usize = 256;
 
 /// A refused attempt: how long until one would be allowed.

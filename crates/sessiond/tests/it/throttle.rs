@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sessiond::config::{ConfigDuration, Settings};
 use sessiond::domain::AuditFilter;
@@ -191,4 +191,55 @@ async fn unknown_user_wrong_password_and_disabled_user_get_byte_identical_answer
     for why in ["unknown user", "wrong password", "user is disabled"] {
         assert!(details.iter().any(|d| d == why), "{why} in {details:?}");
     }
+}
+
+#[tokio::test]
+async fn an_oversized_username_is_refused_before_hashing_and_leaves_no_audit_row() {
+    let t = TestApp::spawn().await;
+    let client = t.user_client().await;
+    t.user("alice", "correct horse").await;
+    let hashed = t.app.hashing.started();
+
+    let huge = "x".repeat(10 * 1024);
+    let a = attempt(&t, &t.http, &client, &huge, "guess").await;
+    assert_eq!((a.status, a.error()), (StatusCode::BAD_REQUEST, "invalid_request".into()));
+    assert_eq!(t.app.hashing.started(), hashed, "no Argon2 for it");
+    let rows = audit_rows(&t).await;
+    assert!(rows.iter().all(|e| e.kind != Some(sessiond::domain::AuditKind::SignInFailed)), "{rows:?}");
+    assert!(!format!("{rows:?}").contains("xxxx"));
+
+    // At the limit, a name is checked (and refused) like any other.
+    let a = attempt(&t, &t.http, &client, &"y".repeat(256), "guess").await;
+    assert_eq!((a.status, a.error()), (StatusCode::BAD_REQUEST, "invalid_grant".into()));
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_of_an_unknown_name_stores_only_its_first_characters() {
+    let t = TestApp::spawn().await;
+    let client = t.user_client().await;
+    t.user("alice", "correct horse").await;
+    let admin = t.admin_tokens(&client).await;
+
+    // A password typed into the name field, a real user's wrong password
+    // (from a User-Agent with a tab, the one control character a header may
+    // carry), a name carrying a terminal escape.
+    attempt(&t, &t.http, &client, "Tr0ub4dor&3-correct", "x").await;
+    let tabbed = reqwest::Client::builder().user_agent("agent\tsecond: line").build().unwrap();
+    attempt(&t, &tabbed, &client, "alice", "wrong horse").await;
+    attempt(&t, &t.http, &client, "\u{1b}[2Jforged", "x").await;
+
+    let r = t.bearer(Method::GET, "/api/v1/admin/audit?limit=1000", &s(&admin, "access_token")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    let failed: Vec<&Value> =
+        body["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "sign_in_failed").collect();
+    let names: Vec<&str> = failed.iter().map(|e| e["user_name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"Tr0…"), "{names:?}");
+    assert!(names.contains(&"alice"), "a real user's name is kept whole: {names:?}");
+    assert!(names.contains(&"\u{fffd}[2…"), "control characters replaced: {names:?}");
+    let alice = failed.iter().find(|e| e["user_name"] == "alice").unwrap();
+    assert_eq!(alice["user_agent"], "agent\u{fffd}second: line");
+    let text = body.to_string();
+    assert!(!text.contains("Tr0ub4dor") && !text.contains("forged"));
 }
