@@ -138,9 +138,8 @@ impl Verifier {
         if !typ_ok {
             return Err(VerifyError::WrongType);
         }
-        let claims = decode::<C>(token, &key.key, &validation(key.alg, iss_aud))
-            .map(|d| d.claims)
-            .map_err(map_decode_error)?;
+        let claims =
+            decode::<C>(token, &key.key, &validation(key.alg, iss_aud)).map(|d| d.claims).map_err(map_decode_error)?;
         // The library accepts both (r, s) and (r, n − s); only the low-S
         // form, the one sessiond signs, is the token.
         if key.alg == SigningAlgorithm::ES256 && !es256_signature_is_low_s(token) {

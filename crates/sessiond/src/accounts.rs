@@ -32,9 +32,9 @@ pub enum AccountError {
     /// Password hashing failed.
     #[error("password hashing failed: {0}")]
     Hash(#[from] crate::secrets::PasswordHashError),
-    /// The hashing task failed.
-    #[error("a blocking task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    /// The hashing gate failed or was saturated.
+    #[error("password hashing failed: {0}")]
+    Hashing(#[from] crate::login::HashingError),
 }
 
 impl From<StoreError> for AccountError {
@@ -56,9 +56,10 @@ fn check_password(password: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
+/// Through the same gate as sign-ins, so setting passwords cannot take
+/// hashing past its memory bound either.
 async fn hash_password(app: &App, password: &Secret) -> Result<String, AccountError> {
-    let (hasher, password) = (app.hasher.clone(), password.clone());
-    Ok(tokio::task::spawn_blocking(move || hasher.hash(password.expose())).await??)
+    Ok(app.hashing.hash(password.clone()).await?)
 }
 
 /// Creates a user.
@@ -151,12 +152,23 @@ pub struct RegisteredClient {
     pub secret: Option<Secret>,
 }
 
+/// A random client id that does not start with `-`, so that it can be
+/// given to a command line (`client remove ID`) without being read as a flag.
+fn new_client_id() -> ClientId {
+    loop {
+        let id = secrets::random_token(16);
+        if !id.starts_with('-') {
+            return ClientId::new(id);
+        }
+    }
+}
+
 /// Registers a client after checking that its registration makes sense.
 pub async fn register_client(app: &App, new: NewClient) -> Result<RegisteredClient, AccountError> {
     validate_client(&new)?;
     let secret = (new.kind == ClientKind::Confidential).then(Secret::generate);
     let client = Client {
-        id: ClientId::new(secrets::random_token(16)),
+        id: new_client_id(),
         name: new.name,
         kind: new.kind,
         secret_hash: secret.as_ref().map(Secret::hash),

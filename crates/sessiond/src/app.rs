@@ -1,5 +1,6 @@
-//! The running application: configuration, clock, store, key ring and the
-//! validator with its revocation index, shared by the HTTP handlers, the
+//! The running application: configuration, clock, store, key ring, the
+//! validator with its revocation index, and the sign-in gate (bounded
+//! password hashing, throttling), shared by the HTTP handlers, the
 //! background tasks and the CLI.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -11,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::{Config, MasterKeySource};
 use crate::domain::{AuditEvent, ClientId, KeyId, SessionPolicy, TokenSettings, UnixTime};
 use crate::grants::ClientCache;
+use crate::login::{permits_for, HashGate, Throttle};
 use crate::secrets::{PasswordHashError, PasswordHasher};
 use crate::store::{Sealer, SqlStore, Store, StoreError};
 use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudience};
@@ -36,6 +38,9 @@ pub enum AppError {
     /// The password cost is invalid.
     #[error(transparent)]
     Password(#[from] PasswordHashError),
+    /// The hashing threads could not be started.
+    #[error("{0}")]
+    Hashing(String),
     /// The master key is missing or malformed.
     #[error("master key: {0}")]
     MasterKey(String),
@@ -53,8 +58,11 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Storage.
     pub store: Arc<dyn Store>,
-    /// Argon2id with the configured cost.
-    pub hasher: PasswordHasher,
+    /// Argon2id with the configured cost, behind a semaphore: the only way
+    /// to hash or verify a password.
+    pub hashing: HashGate,
+    /// Password attempts per client IP and per account.
+    pub throttle: Throttle,
     /// Signature, lifetime and revocation checks: memory only.
     pub validator: Validator,
     /// Clients by id, so client authentication reads memory.
@@ -147,7 +155,8 @@ impl App {
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
     ) -> Result<Arc<App>, AppError> {
-        let hasher = PasswordHasher::new(config.password_cost)?;
+        let hashing = hash_gate(&config)?;
+        let throttle = Throttle::new(config.login_attempts_per_account, config.login_attempts_per_ip);
         let now = clock.now();
         if store.signing_keys().await?.is_empty() {
             let key = new_stored_key(&config, now)?;
@@ -161,7 +170,8 @@ impl App {
             config,
             clock,
             store,
-            hasher,
+            hashing,
+            throttle,
             validator,
             clients: ClientCache::default(),
             keys: RwLock::new(Arc::new(ring)),
@@ -305,6 +315,16 @@ fn check_explicit(explicit: &crate::config::Settings, stored: &TokenSettings) ->
          what it recorded: {}. Drop them from this command, or restart the server with the new values",
         differ.join(", ")
     )))
+}
+
+/// The hashing gate: as many concurrent hashes as the memory budget and the
+/// cores allow.
+fn hash_gate(config: &Config) -> Result<HashGate, AppError> {
+    let hasher = PasswordHasher::new(config.password_cost)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let permits = permits_for(config.password_cost, config.password_memory_budget_kib, cores);
+    tracing::debug!(permits, memory_kib = config.password_cost.memory_kib, "password hashes at once");
+    HashGate::new(hasher, permits, config.password_queue_wait).map_err(|e| AppError::Hashing(e.to_string()))
 }
 
 fn token_audience(config: &Config) -> TokenAudience {

@@ -29,6 +29,14 @@ use crate::secrets::PasswordCost;
 const RESERVED_ENV: &[&str] = &["SESSIOND_LOG", "SESSIOND_CONFIG"];
 const RESERVED_ENV_PREFIXES: &[&str] = &["SESSIOND_TEST_"];
 
+/// Memory for password hashes running at once: three at OWASP's 19 MiB
+/// cost (fewer on fewer cores), so a flood of sign-ins cannot take Argon2
+/// past ~60 MiB, while a few cores still check passwords in parallel. Raise
+/// it with the cores on bigger machines.
+const DEFAULT_PASSWORD_MEMORY_BUDGET_KIB: u32 = 64 * 1024;
+/// Longest configurable wait for a turn to hash.
+const MAX_PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(30);
+
 /// A duration written as `300`, `300s`, `5m`, `12h` or `7d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConfigDuration(pub Duration);
@@ -120,6 +128,21 @@ pub struct Settings {
     /// Argon2id lanes [default: 1].
     #[arg(long, env = "SESSIOND_PASSWORD_PARALLELISM", value_name = "N")]
     pub password_parallelism: Option<u32>,
+    /// Memory that password hashes running at once may use together, in KiB;
+    /// with the memory cost and the core count it sets how many run at once
+    /// [default: 65536].
+    #[arg(long, env = "SESSIOND_PASSWORD_MEMORY_BUDGET_KIB", value_name = "KIB")]
+    pub password_memory_budget_kib: Option<u32>,
+    /// Longest a sign-in waits for its turn to hash before it is answered 503
+    /// [default: 2s].
+    #[arg(long, env = "SESSIOND_PASSWORD_QUEUE_WAIT", value_name = "DURATION")]
+    pub password_queue_wait: Option<ConfigDuration>,
+    /// Password attempts allowed per account per minute; 0 for no limit [default: 10].
+    #[arg(long, env = "SESSIOND_LOGIN_ATTEMPTS_PER_ACCOUNT", value_name = "N")]
+    pub login_attempts_per_account: Option<u32>,
+    /// Password attempts allowed per client IP per minute (IPv6: per /64); 0 for no limit [default: 60].
+    #[arg(long, env = "SESSIOND_LOGIN_ATTEMPTS_PER_IP", value_name = "N")]
+    pub login_attempts_per_ip: Option<u32>,
     /// Largest request body accepted, in bytes [default: 65536].
     #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -191,6 +214,10 @@ impl Settings {
             password_memory_kib: self.password_memory_kib.or(lower.password_memory_kib),
             password_iterations: self.password_iterations.or(lower.password_iterations),
             password_parallelism: self.password_parallelism.or(lower.password_parallelism),
+            password_memory_budget_kib: self.password_memory_budget_kib.or(lower.password_memory_budget_kib),
+            password_queue_wait: self.password_queue_wait.or(lower.password_queue_wait),
+            login_attempts_per_account: self.login_attempts_per_account.or(lower.login_attempts_per_account),
+            login_attempts_per_ip: self.login_attempts_per_ip.or(lower.login_attempts_per_ip),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_header_bytes: self.max_header_bytes.or(lower.max_header_bytes),
             body_timeout: self.body_timeout.or(lower.body_timeout),
@@ -260,6 +287,14 @@ pub struct Config {
     pub signing_alg: SigningAlgorithm,
     /// Argon2id cost.
     pub password_cost: PasswordCost,
+    /// Memory all concurrent password hashes may use together, in KiB.
+    pub password_memory_budget_kib: u32,
+    /// Longest wait for a turn to hash.
+    pub password_queue_wait: Duration,
+    /// Password attempts per account per minute (0: no limit).
+    pub login_attempts_per_account: u32,
+    /// Password attempts per client IP per minute (0: no limit).
+    pub login_attempts_per_ip: u32,
     /// Request body limit.
     pub max_body_bytes: usize,
     /// Request head limit.
@@ -372,6 +407,13 @@ impl Config {
             return Err(ConfigError("body_timeout must be positive".into()));
         }
         let default_cost = PasswordCost::default();
+        let password_queue_wait = secs(s.password_queue_wait, 2);
+        if password_queue_wait > MAX_PASSWORD_QUEUE_WAIT {
+            return Err(ConfigError(format!(
+                "password_queue_wait must be at most {}s: a client gives up long before",
+                MAX_PASSWORD_QUEUE_WAIT.as_secs()
+            )));
+        }
         let data_dir = s.data_dir.clone().unwrap_or_else(|| PathBuf::from("sessiond-data"));
         let database = match s.database_url.as_ref().map(|url| url.expose_secret()) {
             None => Database::Sqlite(data_dir.join("sessiond.db")),
@@ -413,6 +455,10 @@ impl Config {
                 iterations: s.password_iterations.unwrap_or(default_cost.iterations),
                 parallelism: s.password_parallelism.unwrap_or(default_cost.parallelism),
             },
+            password_memory_budget_kib: s.password_memory_budget_kib.unwrap_or(DEFAULT_PASSWORD_MEMORY_BUDGET_KIB),
+            password_queue_wait,
+            login_attempts_per_account: s.login_attempts_per_account.unwrap_or(10),
+            login_attempts_per_ip: s.login_attempts_per_ip.unwrap_or(60),
             max_body_bytes,
             max_header_bytes,
             body_timeout,
@@ -481,6 +527,23 @@ mod tests {
     }
 
     #[test]
+    fn sign_in_limits_have_defaults_and_zero_turns_them_off() {
+        let config = Config::resolve(Settings::default()).unwrap();
+        assert_eq!((config.login_attempts_per_account, config.login_attempts_per_ip), (10, 60));
+        assert_eq!(config.password_memory_budget_kib, 65536);
+        assert_eq!(config.password_queue_wait, Duration::from_secs(2));
+        let file: Settings = toml::from_str(
+            "login_attempts_per_account = 0\nlogin_attempts_per_ip = 0\npassword_queue_wait = \"250ms\"\n\
+             password_memory_budget_kib = 8192",
+        )
+        .unwrap();
+        let config = Config::resolve(file).unwrap();
+        assert_eq!((config.login_attempts_per_account, config.login_attempts_per_ip), (0, 0));
+        assert_eq!(config.password_queue_wait, Duration::from_millis(250));
+        assert_eq!(config.password_memory_budget_kib, 8192);
+    }
+
+    #[test]
     fn unknown_toml_keys_and_env_vars_are_errors() {
         assert!(toml::from_str::<Settings>("acces_token_ttl = 5").is_err());
         let env = |names: &[&str]| check_env_names(names.iter().map(|s| s.to_string()));
@@ -531,6 +594,10 @@ mod tests {
         assert!(bad(Settings { issuer: Some("https://x/?q=1".into()), ..Default::default() }));
         assert!(bad(Settings { max_header_bytes: Some(100), ..Default::default() }));
         assert!(bad(Settings { body_timeout: Some(ConfigDuration(Duration::ZERO)), ..Default::default() }));
+        assert!(bad(Settings {
+            password_queue_wait: Some(ConfigDuration(Duration::from_secs(31))),
+            ..Default::default()
+        }));
         assert!(bad(Settings {
             session_idle_timeout: Some(ConfigDuration(Duration::from_secs(10))),
             session_absolute_timeout: Some(ConfigDuration(Duration::from_secs(5))),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod grants;
 pub mod http;
+pub mod login;
 pub mod revocation;
 pub mod secrets;
 pub mod sessions;

@@ -13,7 +13,7 @@ pub use client_credentials::client_credentials;
 pub use password::{password, PasswordRequest};
 pub use refresh::{refresh, RefreshRequest};
 pub use request::{exchange, TokenRequest};
-pub use response::{GrantError, TokenResponse};
+pub use response::{GrantError, Refusal, TokenResponse, BAD_CREDENTIALS};
 
 use crate::domain::{Client, Scope};
 

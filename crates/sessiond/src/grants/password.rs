@@ -1,9 +1,10 @@
 //! `password` (RFC 6749 §4.3): for legacy applications that trade a user's
 //! name and password for tokens. Opt-in per client. Every successful
 //! sign-in creates a session; its tokens name it in `sid`.
-use super::{require_grant, resolve_scope, GrantError, TokenResponse};
+use super::{require_grant, resolve_scope, GrantError, Refusal, TokenResponse};
 use crate::app::App;
-use crate::domain::{AuditEvent, AuditKind, Client, GrantType, Session, SignInContext, User};
+use crate::domain::{name_hint, AuditEvent, AuditKind, Client, GrantType, Session, SignInContext, User};
+use crate::login;
 use crate::secrets::Secret;
 use crate::sessions::{open_session, OpenError, OpenedSession};
 use crate::tokens::{mint_access_token, AccessTokenSpec};
@@ -21,12 +22,13 @@ pub struct PasswordRequest {
     pub context: SignInContext,
 }
 
-const BAD_CREDENTIALS: &str = "invalid username or password";
-
 /// Checks the user's password, opens a session and issues its tokens.
 /// Successes and failures alike go to the audit trail.
 pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Result<TokenResponse, GrantError> {
     require_grant(client, GrantType::Password)?;
+    // Before anything is recorded: such a name is nobody's (and may be a
+    // flood of junk meant for the audit trail).
+    login::check_username_length(&req.username)?;
     let scope = resolve_scope(req.scope.as_deref(), &client.scope)?;
     let event = AuditEvent {
         user_name: Some(req.username.clone()),
@@ -46,8 +48,13 @@ pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Resul
             .await;
             Ok(response)
         }
+        Err(e) if e.is_backpressure() => Err(e),
         Err(e) => {
-            let failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
+            let mut failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
+            if matches!(e, GrantError::BadCredentials(Refusal::UnknownUser)) {
+                // Not a user: possibly a password typed into the name field.
+                failed.user_name = failed.user_name.as_deref().map(name_hint);
+            }
             app.audit(failed).await;
             Err(e)
         }
@@ -60,15 +67,12 @@ async fn sign_in(
     scope: &crate::domain::Scope,
     req: PasswordRequest,
 ) -> Result<(TokenResponse, User, Session), GrantError> {
-    let user = check_password(app, &req.username, req.password).await?;
-    if !user.is_enabled() {
-        return Err(GrantError::InvalidGrant(BAD_CREDENTIALS));
-    }
+    let user = check_password(app, &req.username, req.password, req.context.ip.as_deref()).await?;
 
     let opened = open_session(app, &user, client, scope, req.context).await.map_err(|e| match e {
-        // The same answer as a wrong password: a disabled account is not
-        // told apart from a wrong guess.
-        OpenError::UserDisabled => GrantError::InvalidGrant(BAD_CREDENTIALS),
+        // Disabled since its password was checked: the same answer as any
+        // refused sign-in.
+        OpenError::UserDisabled => GrantError::BadCredentials(Refusal::Disabled),
         OpenError::LimitReached => GrantError::InvalidGrant("session limit reached"),
         OpenError::ClientRemoved => GrantError::ClientRemoved,
         OpenError::Store(e) => e.into(),
@@ -95,20 +99,9 @@ async fn sign_in(
     Ok((response, user, session))
 }
 
-/// Verifies the password off the async runtime (Argon2id takes tens of
-/// milliseconds by design). An unknown user costs the same time as a wrong
-/// password, so timing does not tell which names exist.
-async fn check_password(app: &App, username: &str, password: Secret) -> Result<User, GrantError> {
-    let user = app.store.user_by_name(username).await?;
-    let hasher = app.hasher.clone();
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => hasher.verify(password.expose(), &hash),
-        None => hasher.verify_decoy(password.expose()),
-    })
-    .await?;
-    match user {
-        Some(user) if ok => Ok(user),
-        _ => Err(GrantError::InvalidGrant(BAD_CREDENTIALS)),
-    }
+/// Checks the name and password through the sign-in gate (throttling,
+/// bounded hashing; see `login`). An unknown user, a wrong password and a
+/// disabled user get one answer, in the same time.
+async fn check_password(app: &App, username: &str, password: Secret, ip: Option<&str>) -> Result<User, GrantError> {
+    login::check_credentials(app, username, password, ip).await
 }

@@ -1,4 +1,6 @@
 //! The token response (RFC 6749 §5.1) and the errors a grant can end in.
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::domain::GrantType;
@@ -38,6 +40,22 @@ pub enum GrantError {
     /// Credentials, refresh token or session are not valid.
     #[error("{0}")]
     InvalidGrant(&'static str),
+    /// A user name and password were refused. Every reason gets the same
+    /// answer ([`BAD_CREDENTIALS`]); the reason goes to the audit trail only.
+    #[error("{0}")]
+    BadCredentials(Refusal),
+    /// Too many password attempts from this address or for this account.
+    #[error("too many sign-in attempts")]
+    Throttled {
+        /// When to try again.
+        retry_after: Duration,
+    },
+    /// Every permit to hash a password stayed taken for the queue wait.
+    #[error("password checks are saturated")]
+    Overloaded {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// The client is not registered for this grant type.
     #[error("client is not allowed to use the {0} grant")]
     UnauthorizedClient(GrantType),
@@ -53,7 +71,32 @@ pub enum GrantError {
     /// A token could not be signed.
     #[error("signing failed")]
     Signing(#[from] crate::tokens::SigningKeyError),
-    /// A task on the blocking pool (password hashing) failed.
-    #[error("a blocking task failed")]
-    Task(#[from] tokio::task::JoinError),
+    /// Password hashing failed.
+    #[error("password hashing failed")]
+    Hashing(#[source] crate::login::HashingError),
+}
+
+/// The one description of a refused user name and password.
+pub const BAD_CREDENTIALS: &str = "invalid username or password";
+
+/// Why a user name and password were refused (for the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No user has this name.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The password matches but the user is disabled.
+    #[error("user is disabled")]
+    Disabled,
+}
+
+impl GrantError {
+    /// Refused before any credential was checked, to shed load: not worth
+    /// an audit row each (a flood would write them at network speed).
+    pub fn is_backpressure(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::Overloaded { .. })
+    }
 }

@@ -83,12 +83,21 @@ pub struct ApiError {
     description: String,
     challenge: Option<HeaderValue>,
     cause: Option<Cause>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with the code's usual status.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status: code.status(), code, description: description.into(), challenge: None, cause: None }
+        Self {
+            status: code.status(),
+            code,
+            description: description.into(),
+            challenge: None,
+            cause: None,
+            retry_after: None,
+        }
     }
 
     /// 401 for a Bearer-protected resource, with the RFC 6750 §3 challenge.
@@ -150,6 +159,33 @@ impl ApiError {
         Self::new(ErrorCode::TemporarilyUnavailable, "revocation state is not current; try again")
     }
 
+    /// 429: too many password attempts from this address or for this
+    /// account (RFC 6585 §4), with `Retry-After`.
+    ///
+    /// The code is `temporarily_unavailable`, not `invalid_request`: the
+    /// request is well-formed and the same request will succeed later, which
+    /// is what `temporarily_unavailable` tells a client (RFC 6749 §4.1.2.1;
+    /// the token endpoint's §5.2 list has no code for it), whereas
+    /// `invalid_request` says the request itself must change. Nor is it
+    /// `invalid_grant`, which would tell the client the password was wrong
+    /// when it was never checked.
+    pub fn throttled(retry_after: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(whole_seconds(retry_after)),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, "too many sign-in attempts; try again later")
+        }
+        .with_status(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// 503: every permit to check a password stayed taken for the queue
+    /// wait; the client may retry after `Retry-After`.
+    pub fn overloaded(retry_after: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(whole_seconds(retry_after)),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, "too many sign-ins at once; try again shortly")
+        }
+    }
+
     /// The error code.
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -166,11 +202,19 @@ impl IntoResponse for ApiError {
         if let Some(challenge) = self.challenge {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(FailureCause(Arc::new(cause)));
         }
         response
     }
+}
+
+/// `Retry-After` is whole seconds (RFC 9110 §10.2.3): rounded up, at least 1.
+fn whole_seconds(d: std::time::Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 impl From<crate::grants::GrantError> for ApiError {
@@ -179,10 +223,15 @@ impl From<crate::grants::GrantError> for ApiError {
         match e {
             G::InvalidRequest(d) => Self::invalid_request(d),
             G::InvalidGrant(d) => Self::new(ErrorCode::InvalidGrant, d),
+            // One answer whatever the reason (unknown name, wrong password,
+            // disabled account): the reason is for the audit trail.
+            G::BadCredentials(_) => Self::new(ErrorCode::InvalidGrant, crate::grants::BAD_CREDENTIALS),
+            G::Throttled { retry_after } => Self::throttled(retry_after),
+            G::Overloaded { retry_after } => Self::overloaded(retry_after),
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
             G::ClientRemoved => Self::invalid_client(e.to_string()),
-            G::Store(_) | G::Signing(_) | G::Task(_) => Self::internal(e),
+            G::Store(_) | G::Signing(_) | G::Hashing(_) => Self::internal(e),
         }
     }
 }
@@ -254,7 +303,7 @@ mod tests {
 
     #[test]
     fn grant_errors_map_to_oauth_codes() {
-        use crate::grants::GrantError as G;
+        use crate::grants::{GrantError as G, Refusal};
         assert_eq!(ApiError::from(G::InvalidGrant("x")).code(), ErrorCode::InvalidGrant);
         assert_eq!(ApiError::from(G::InvalidScope).code(), ErrorCode::InvalidScope);
         assert_eq!(
@@ -267,5 +316,20 @@ mod tests {
         let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
         assert!(cause.0.to_string().contains("storage failed"));
         assert!(std::error::Error::source(&**cause.0).is_some(), "with its source");
+        for refusal in [Refusal::UnknownUser, Refusal::WrongPassword, Refusal::Disabled] {
+            let e = ApiError::from(G::BadCredentials(refusal));
+            assert_eq!((e.code(), e.description.as_str()), (ErrorCode::InvalidGrant, crate::grants::BAD_CREDENTIALS));
+        }
+    }
+
+    #[test]
+    fn shedding_load_says_when_to_come_back() {
+        use std::time::Duration;
+        let r = ApiError::throttled(Duration::from_millis(5_200)).into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "6");
+        let r = ApiError::overloaded(Duration::ZERO).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -1,6 +1,6 @@
 //! Background work of a serving process: follow the revocation log (entries
 //! written by other processes — the CLI, other nodes), re-read signing keys,
-//! and prune what has expired.
+//! and prune what has expired (including the sign-in limiters' idle keys).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,11 +79,13 @@ async fn next_change(feed: &mut Option<tokio::sync::mpsc::Receiver<Change>>) -> 
     }
 }
 
-/// One pruning pass: index entries past their horizon, sessions past a
-/// timeout (marked ended, reason `expired`), and rows past retention.
+/// One pruning pass: index entries past their horizon, limiter keys with
+/// no recent attempt, sessions past a timeout (marked ended, reason
+/// `expired`), and rows past retention.
 pub async fn prune_once(app: &App) -> Result<PruneCounts, StoreError> {
     let now = app.clock.now();
     app.prune_index(now);
+    app.throttle.prune();
     let actor = Actor { name: Some("sessiond".into()), ..Actor::default() };
     for session in app.store.expire_sessions(now).await? {
         record_end(app, &session, EndReason::Expired, &actor).await;

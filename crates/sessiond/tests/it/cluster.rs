@@ -46,6 +46,8 @@ fn provision(data: &TestData) -> TestClient {
 fn node(data: &TestData) -> Server {
     serve(data, |c: &mut Command| {
         c.args(["--issuer", ISSUER, "--max-revocation-lag", "2s"]);
+        // The race tests sign one user in dozens of times a minute.
+        c.args(["--login-attempts-per-account", "0"]);
     })
 }
 

@@ -21,3 +21,4 @@ mod sessions;
 mod signatures;
 mod slow_clients;
 mod support;
+mod throttle;

@@ -129,8 +129,9 @@ pub async fn enable_user(
 pub async fn audit(State(app): State<Arc<App>>, _admin: Admin, query: QueryParams) -> Result<Json<Value>, ApiError> {
     query.only(&["user", "since", "until", "before", "limit"])?;
     let user = match query.0.one("user")? {
-        // An unknown name still filters (by name alone): it may be a
-        // failed sign-in of a name that never existed.
+        // An unknown name still filters (by name alone): failed sign-ins
+        // of names that are no user's are stored by their first three
+        // characters and `…` (`?user=mal…`).
         Some(name) => {
             let id = app.store.user_by_name(name).await?.map(|u| u.id.to_string()).unwrap_or_default();
             Some((name.to_owned(), id))

@@ -68,6 +68,8 @@ impl RevocationStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        // Capped and cleaned here, the one way in, whoever built the event.
+        let e = &e.bounded();
         let q = sqlx::query(
             "INSERT INTO audit_events (at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
