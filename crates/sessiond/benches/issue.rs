@@ -51,6 +51,7 @@ fn fixture(rt: &tokio::runtime::Runtime, alg: SigningAlgorithm) -> Fixture {
             backchannel_logout_uri: None,
             scope: Scope::parse("api:read").expect("scope"),
             resource_server: false,
+            first_party: false,
         };
         let registered = register_client(&app, new).await.expect("register client");
         (app, registered.client)

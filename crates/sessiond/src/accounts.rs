@@ -178,6 +178,7 @@ pub async fn register_client(app: &App, new: NewClient) -> Result<RegisteredClie
         backchannel_logout_uri: new.backchannel_logout_uri,
         scope: new.scope,
         resource_server: new.resource_server,
+        first_party: new.first_party,
         created_at: app.clock.now(),
     };
     app.store.create_client(&client).await?;

@@ -17,6 +17,10 @@ use crate::secrets::{PasswordHashError, PasswordHasher};
 use crate::store::{Sealer, SqlStore, Store, StoreError};
 use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudience};
 
+/// What the browser key is derived for (changing it invalidates every
+/// CSRF token in flight, nothing else).
+const BROWSER_KEY_LABEL: &str = "sessiond browser csrf v1";
+
 /// Rows read per query when loading the revocation log.
 const LOG_PAGE: u32 = 10_000;
 
@@ -67,6 +71,9 @@ pub struct App {
     pub validator: Validator,
     /// Clients by id, so client authentication reads memory.
     pub clients: ClientCache,
+    /// Derived from the master key, the same on every node: signs the
+    /// browser's CSRF tokens.
+    pub browser_key: [u8; 32],
     keys: RwLock<Arc<KeyRing>>,
     freshness: Freshness,
 }
@@ -108,9 +115,10 @@ impl App {
                 .map_err(|e| AppError::DataDir(config.data_dir.display().to_string(), e))?;
         }
         let sealer = master_key(&config.master_key)?;
+        let browser_key = sealer.derive_key(BROWSER_KEY_LABEL);
         let store: Arc<dyn Store> = Arc::new(SqlStore::open(&config.database, sealer).await?);
         store.record_token_settings(&token_settings(&config), clock.now()).await?;
-        Self::with_store(config, clock, store).await
+        Self::with_store(config, clock, store, browser_key).await
     }
 
     /// Opens existing data for a management command. The token settings
@@ -133,6 +141,7 @@ impl App {
             }
         }
         let sealer = master_key(&config.master_key)?;
+        let browser_key = sealer.derive_key(BROWSER_KEY_LABEL);
         let store: Arc<dyn Store> = Arc::new(SqlStore::open(&config.database, sealer).await?);
         let Some((stored, _)) = store.token_settings().await? else {
             return Err(AppError::NotInitialised(
@@ -145,15 +154,16 @@ impl App {
         config.access_token_ttl = stored.access_token_ttl;
         config.clock_skew = stored.clock_skew;
         config.signing_alg = stored.signing_alg;
-        Self::with_store(config, clock, store).await
+        Self::with_store(config, clock, store, browser_key).await
     }
 
     /// Builds the application over an already-open store whose token
     /// settings are recorded.
-    pub async fn with_store(
+    async fn with_store(
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
+        browser_key: [u8; 32],
     ) -> Result<Arc<App>, AppError> {
         let hashing = hash_gate(&config)?;
         let throttle = Throttle::new(config.login_attempts_per_account, config.login_attempts_per_ip);
@@ -174,6 +184,7 @@ impl App {
             throttle,
             validator,
             clients: ClientCache::default(),
+            browser_key,
             keys: RwLock::new(Arc::new(ring)),
             freshness: Freshness::new(),
         };

@@ -5,6 +5,7 @@
 //! and its [`http::router`] directly.
 pub mod accounts;
 pub mod app;
+pub mod browser;
 pub mod cli;
 pub mod clock;
 pub mod config;

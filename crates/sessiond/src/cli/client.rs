@@ -59,6 +59,10 @@ pub struct AddClient {
     /// (RFC 7662 §4); other clients see only their own.
     #[arg(long)]
     resource_server: bool,
+    /// First-party: an application of whoever runs this server; users are
+    /// not asked for consent.
+    #[arg(long)]
+    first_party: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -82,6 +86,7 @@ struct ClientView {
     backchannel_logout_uri: Option<String>,
     scope: String,
     resource_server: bool,
+    first_party: bool,
     created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -99,6 +104,7 @@ impl ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             scope: c.scope.to_string(),
             resource_server: c.resource_server,
+            first_party: c.first_party,
             created_at: c.created_at.0,
             client_secret: secret,
         }
@@ -127,6 +133,7 @@ impl AddClient {
             backchannel_logout_uri: self.backchannel_logout_uri,
             scope,
             resource_server: self.resource_server,
+            first_party: self.first_party,
         };
         Ok((new, self.format))
     }

@@ -96,6 +96,9 @@ pub struct Client {
     /// A resource server: may introspect tokens issued to other clients
     /// (RFC 7662 §4). Other clients learn only of their own tokens.
     pub resource_server: bool,
+    /// First-party: operated by whoever runs this server; the consent page
+    /// is skipped for it.
+    pub first_party: bool,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -137,6 +140,8 @@ pub struct NewClient {
     pub scope: Scope,
     /// May introspect other clients' tokens.
     pub resource_server: bool,
+    /// Skips the consent page.
+    pub first_party: bool,
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub struct SealError(pub String);
 /// The master key.
 pub struct Sealer {
     key: LessSafeKey,
+    derivation: ring::hmac::Key,
     rng: SystemRandom,
 }
 
@@ -27,7 +28,11 @@ impl Sealer {
     /// A sealer from 32 raw bytes.
     pub fn new(raw: &[u8]) -> Result<Self, SealError> {
         let unbound = UnboundKey::new(&AES_256_GCM, raw).map_err(|_| SealError("a master key is 32 bytes".into()))?;
-        Ok(Self { key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+            derivation: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, raw),
+            rng: SystemRandom::new(),
+        })
     }
 
     /// A sealer from the configured text form: 32 bytes in base64
@@ -46,6 +51,16 @@ impl Sealer {
         let mut raw = [0u8; 32];
         SystemRandom::new().fill(&mut raw).map_err(|_| SealError("no randomness".into()))?;
         Ok(STANDARD.encode(raw))
+    }
+
+    /// A key for another purpose, derived from the master key and `label`
+    /// (HMAC-SHA256, as HKDF-Expand does for one block): the same on every
+    /// node, independent of the sealing key and of every other label.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        let tag = ring::hmac::sign(&self.derivation, label.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// Seals `plain`, bound to `kid`.

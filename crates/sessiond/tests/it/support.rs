@@ -182,6 +182,7 @@ impl TestApp {
             backchannel_logout_uri: None,
             scope: Scope::parse(scope).unwrap(),
             resource_server,
+            first_party: false,
         };
         let registered = accounts::register_client(&self.app, new).await.unwrap();
         TestClient {
