@@ -27,11 +27,19 @@ pub enum AuditKind {
     ClientRemoved,
     /// A user's password was changed.
     PasswordChanged,
+    /// An authorization code was exchanged for tokens.
+    CodeExchanged,
+    /// A used authorization code came back; its tokens were revoked.
+    CodeReuse,
+    /// A user allowed a client (consent).
+    ConsentGranted,
+    /// A user withdrew a client's access.
+    ConsentRevoked,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 10] = [
+    pub const ALL: [AuditKind; 14] = [
         Self::SignIn,
         Self::SignInFailed,
         Self::Refresh,
@@ -42,6 +50,10 @@ impl AuditKind {
         Self::UserEnabled,
         Self::ClientRemoved,
         Self::PasswordChanged,
+        Self::CodeExchanged,
+        Self::CodeReuse,
+        Self::ConsentGranted,
+        Self::ConsentRevoked,
     ];
 
     /// Storage name.
@@ -57,6 +69,10 @@ impl AuditKind {
             Self::UserEnabled => "user_enabled",
             Self::ClientRemoved => "client_removed",
             Self::PasswordChanged => "password_changed",
+            Self::CodeExchanged => "code_exchanged",
+            Self::CodeReuse => "code_reuse",
+            Self::ConsentGranted => "consent_granted",
+            Self::ConsentRevoked => "consent_revoked",
         }
     }
 

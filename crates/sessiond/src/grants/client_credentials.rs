@@ -31,5 +31,6 @@ pub fn client_credentials(app: &App, client: &Client, scope: Option<&str>) -> Re
         token_type: "Bearer",
         refresh_token: None,
         scope: scope.to_string(),
+        id_token: None,
     })
 }

@@ -1,6 +1,7 @@
 //! The token endpoint's grant flows (RFC 6749 §4–§6): who may have which
 //! tokens. Each flow takes an authenticated client and a typed request and
 //! returns a [`TokenResponse`] or a [`GrantError`]; none knows HTTP.
+mod authorization_code;
 mod client_auth;
 mod client_credentials;
 mod password;
@@ -8,6 +9,7 @@ mod refresh;
 mod request;
 mod response;
 
+pub use authorization_code::{authorization_code, CodeRequest};
 pub use client_auth::{authenticate_client, ClientAuthError, ClientCache, PresentedClient};
 pub use client_credentials::client_credentials;
 pub use password::{password, PasswordRequest};

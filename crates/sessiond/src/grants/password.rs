@@ -95,6 +95,7 @@ async fn sign_in(
         token_type: "Bearer",
         refresh_token: refresh,
         scope: scope.to_string(),
+        id_token: None,
     };
     Ok((response, user, session))
 }

@@ -95,6 +95,9 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
         token_type: "Bearer",
         refresh_token: Some(next),
         scope: scope.to_string(),
+        // OpenID Connect Core §12.2: a refresh answer may omit it; only the
+        // code exchange, which authenticates the user, issues one.
+        id_token: None,
     })
 }
 

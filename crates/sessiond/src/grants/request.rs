@@ -1,6 +1,9 @@
 //! A token request (RFC 6749 §3.2), parsed once at the edge into one
 //! variant per grant type, and the one entry point that runs it.
-use super::{client_credentials, password, refresh, GrantError, PasswordRequest, RefreshRequest, TokenResponse};
+use super::{
+    authorization_code, client_credentials, password, refresh, CodeRequest, GrantError, PasswordRequest, RefreshRequest,
+    TokenResponse,
+};
 use crate::app::App;
 use crate::domain::Client;
 
@@ -16,6 +19,8 @@ pub enum TokenRequest {
     Password(PasswordRequest),
     /// `refresh_token` (§6).
     RefreshToken(RefreshRequest),
+    /// `authorization_code` (§4.1.3).
+    AuthorizationCode(CodeRequest),
 }
 
 /// Runs a token request for an authenticated client.
@@ -24,5 +29,6 @@ pub async fn exchange(app: &App, client: &Client, request: TokenRequest) -> Resu
         TokenRequest::ClientCredentials { scope } => client_credentials(app, client, scope.as_deref()),
         TokenRequest::Password(req) => password(app, client, req).await,
         TokenRequest::RefreshToken(req) => refresh(app, client, req).await,
+        TokenRequest::AuthorizationCode(req) => authorization_code(app, client, req).await,
     }
 }

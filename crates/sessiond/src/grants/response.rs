@@ -22,6 +22,10 @@ pub struct TokenResponse {
     /// always sent, which every client accepts).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// The ID token, for a code exchange that asked for `openid`
+    /// (OpenID Connect Core §3.1.3.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 fn expose<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {

@@ -10,7 +10,7 @@ use axum::Json;
 
 use crate::app::App;
 use crate::domain::{GrantType, SignInContext};
-use crate::grants::{self, PasswordRequest, RefreshRequest, TokenRequest, TokenResponse};
+use crate::grants::{self, CodeRequest, PasswordRequest, RefreshRequest, TokenRequest, TokenResponse};
 use crate::http::client_auth::ClientRequest;
 use crate::http::context::RequestContext;
 use crate::http::error::{ApiError, ErrorCode};
@@ -49,7 +49,12 @@ fn parse(form: &OAuthForm, context: SignInContext) -> Result<TokenRequest, ApiEr
             scope,
             context,
         })),
-        GrantType::AuthorizationCode => Err(unsupported(GrantType::AuthorizationCode.as_str())),
+        GrantType::AuthorizationCode => Ok(TokenRequest::AuthorizationCode(CodeRequest {
+            code: Secret::new(form.required("code")?),
+            redirect_uri: form.one("redirect_uri")?.map(str::to_owned),
+            code_verifier: form.one("code_verifier")?.map(str::to_owned),
+            context,
+        })),
     }
 }
 
