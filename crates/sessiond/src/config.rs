@@ -190,6 +190,10 @@ pub struct Settings {
     /// long reports not ready and refuses to validate [default: 5s].
     #[arg(long, env = "SESSIOND_MAX_REVOCATION_LAG", value_name = "DURATION")]
     pub max_revocation_lag: Option<ConfigDuration>,
+    /// Name of the browser's SSO cookie [default: __Host-sessiond, or
+    /// sessiond for a plain-http issuer].
+    #[arg(long, env = "SESSIOND_COOKIE_NAME", value_name = "NAME")]
+    pub cookie_name: Option<String>,
 }
 
 fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
@@ -232,6 +236,7 @@ impl Settings {
             master_key: self.master_key.or(lower.master_key),
             master_key_file: self.master_key_file.or(lower.master_key_file),
             max_revocation_lag: self.max_revocation_lag.or(lower.max_revocation_lag),
+            cookie_name: self.cookie_name.or(lower.cookie_name),
         }
     }
 
@@ -318,6 +323,30 @@ pub struct Config {
     pub master_key: MasterKeySource,
     /// Longest a node may go without confirming its index is current.
     pub max_revocation_lag: Duration,
+    /// The browser's cookies.
+    pub cookies: CookiePolicy,
+}
+
+/// How this server names and flags its cookies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// The SSO cookie's name.
+    pub session: String,
+    /// The CSRF cookie's name.
+    pub csrf: String,
+    /// Whether cookies carry `Secure` (https issuer).
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    /// The policy for an issuer and an optional configured name.
+    pub fn new(issuer: &str, configured: Option<&str>) -> Self {
+        let secure = issuer.starts_with("https://");
+        let base = configured
+            .map(str::to_owned)
+            .unwrap_or_else(|| if secure { "__Host-sessiond" } else { "sessiond" }.to_owned());
+        Self { csrf: format!("{base}-csrf"), session: base, secure }
+    }
 }
 
 /// The database.
@@ -406,6 +435,15 @@ impl Config {
         if body_timeout.is_zero() {
             return Err(ConfigError("body_timeout must be positive".into()));
         }
+        if let Some(name) = s.cookie_name.as_deref() {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(ConfigError("cookie_name is 1 to 64 letters, digits, '-' or '_'".into()));
+            }
+        }
+        let cookies = CookiePolicy::new(&issuer, s.cookie_name.as_deref());
         let default_cost = PasswordCost::default();
         let password_queue_wait = secs(s.password_queue_wait, 2);
         if password_queue_wait > MAX_PASSWORD_QUEUE_WAIT {
@@ -470,6 +508,7 @@ impl Config {
             database,
             master_key,
             max_revocation_lag,
+            cookies,
         })
     }
 }
@@ -503,6 +542,18 @@ fn validate_issuer(raw: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_names_follow_the_issuer_scheme() {
+        let https = CookiePolicy::new("https://id.example", None);
+        assert_eq!(
+            (https.session.as_str(), https.csrf.as_str(), https.secure),
+            ("__Host-sessiond", "__Host-sessiond-csrf", true)
+        );
+        let http = CookiePolicy::new("http://127.0.0.1:8080", None);
+        assert_eq!((http.session.as_str(), http.secure), ("sessiond", false));
+        assert_eq!(CookiePolicy::new("https://id.example", Some("__Host-id")).csrf, "__Host-id-csrf");
+    }
 
     #[test]
     fn durations_parse_in_every_form() {

@@ -68,22 +68,25 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
         user_agent: req.context.user_agent.clone(),
         ..AuditEvent::new(AuditKind::CodeExchanged, now)
     };
-    let (session, grant, user) =
-        match app.store.redeem_code(&hash, &client.id, &grant, stored_refresh.as_ref(), now).await? {
-            Redemption::Redeemed { session, grant, user } => (session, grant, user),
-            Redemption::Reused { revocations } => {
-                app.apply_revocations(&revocations);
-                tracing::warn!(client_id = %client.id, "authorization code reuse; the tokens issued from it are revoked");
-                app.audit(AuditEvent {
-                    kind: Some(AuditKind::CodeReuse),
-                    detail: Some("a used authorization code was presented; its tokens were revoked".into()),
-                    ..event
-                })
-                .await;
-                return Err(GrantError::InvalidGrant(INVALID_CODE));
-            }
-            Redemption::Rejected => return Err(GrantError::InvalidGrant(INVALID_CODE)),
-        };
+    let (session, grant, user) = match app
+        .store
+        .redeem_code(&hash, &client.id, &grant, stored_refresh.as_ref(), now)
+        .await?
+    {
+        Redemption::Redeemed { session, grant, user } => (session, grant, user),
+        Redemption::Reused { revocations } => {
+            app.apply_revocations(&revocations);
+            tracing::warn!(client_id = %client.id, "authorization code reuse; the tokens issued from it are revoked");
+            app.audit(AuditEvent {
+                kind: Some(AuditKind::CodeReuse),
+                detail: Some("a used authorization code was presented; its tokens were revoked".into()),
+                ..event
+            })
+            .await;
+            return Err(GrantError::InvalidGrant(INVALID_CODE));
+        }
+        Redemption::Rejected => return Err(GrantError::InvalidGrant(INVALID_CODE)),
+    };
     let spec = AccessTokenSpec {
         subject: user.id.as_str(),
         client_id: &client.id,

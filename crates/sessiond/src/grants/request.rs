@@ -1,8 +1,8 @@
 //! A token request (RFC 6749 §3.2), parsed once at the edge into one
 //! variant per grant type, and the one entry point that runs it.
 use super::{
-    authorization_code, client_credentials, password, refresh, CodeRequest, GrantError, PasswordRequest, RefreshRequest,
-    TokenResponse,
+    authorization_code, client_credentials, password, refresh, CodeRequest, GrantError, PasswordRequest,
+    RefreshRequest, TokenResponse,
 };
 use crate::app::App;
 use crate::domain::Client;

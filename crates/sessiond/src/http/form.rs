@@ -49,6 +49,11 @@ impl OAuthForm {
         self.pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The parameters (those with a value) encoded again as a query string.
+    pub fn encode(&self) -> String {
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.pairs).finish()
+    }
+
     /// The names of the parameters present, empty ones included.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)

@@ -3,6 +3,7 @@
 //! request-time and connection limits.
 mod bearer;
 mod body_deadline;
+mod browser;
 mod client_auth;
 mod context;
 pub mod error;
@@ -57,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(open_to_browsers(protocol_routes()))
         .merge(open_to_browsers(api_routes()))
         .merge(ops_routes().layer(read_bodies.clone()))
+        .merge(browser::routes().layer(read_bodies.clone()))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
@@ -65,7 +67,7 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// OAuth 2.0 and OpenID Connect endpoints (discovery says where they are).
 fn protocol_routes() -> Router<Arc<App>> {
-    use oidc::discovery::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
+    use oidc::discovery::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH};
     Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery::discovery))
         .route("/.well-known/oauth-authorization-server", get(oidc::discovery::discovery))
@@ -73,6 +75,7 @@ fn protocol_routes() -> Router<Arc<App>> {
         .route(TOKEN_PATH, post(oauth::token::token))
         .route(REVOKE_PATH, post(oauth::revoke::revoke_token))
         .route(INTROSPECT_PATH, post(oauth::introspect::introspect_token))
+        .route(USERINFO_PATH, get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo))
 }
 
 /// The JSON APIs: logout and the session APIs. Personal data: never cached.

@@ -89,6 +89,8 @@ pub trait SessionStore {
     async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError>;
     /// A session by id.
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+    /// The grants of a session, revoked or not, oldest first.
+    async fn grants_of_session(&self, session: &SessionId) -> Result<Vec<Grant>, StoreError>;
     /// A user's live sessions, newest first.
     async fn live_sessions_of_user(&self, user: &UserId, now: UnixTime) -> Result<Vec<Session>, StoreError>;
     /// Every live session (of `user`, or of everyone), by id, after

@@ -96,13 +96,16 @@ impl SessionStore for SqlStore {
             return done(tx, SignInOutcome::UserDisabled).await;
         }
         // The client's stored state, not a cache: a client removed on another
-        // node a moment ago gets no new session.
-        let client: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
-            .bind(session.client_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if client.is_none() {
-            return done(tx, SignInOutcome::ClientRemoved).await;
+        // node a moment ago gets no new grant. (A browser's session gets its
+        // grants with each code redeemed, which checks the client again.)
+        if sign_in.grant.is_some() {
+            let client: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
+                .bind(session.client_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if client.is_none() {
+                return done(tx, SignInOutcome::ClientRemoved).await;
+            }
         }
         let live_ids: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT id FROM sessions WHERE user_id = $1 AND {} ORDER BY created_at, id",
@@ -316,6 +319,11 @@ impl SessionStore for SqlStore {
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLUMNS);
         self.fetch_optional(sqlx::query(&sql).bind(id.as_str()), rows::session).await
+    }
+
+    async fn grants_of_session(&self, session: &SessionId) -> Result<Vec<Grant>, StoreError> {
+        let sql = format!("SELECT {} FROM grants WHERE session_id = $1 ORDER BY created_at, id", rows::GRANT_COLUMNS);
+        self.fetch_all(sqlx::query(&sql).bind(session.as_str()), rows::grant).await
     }
 
     async fn live_sessions_of_user(&self, user: &UserId, now: UnixTime) -> Result<Vec<Session>, StoreError> {
