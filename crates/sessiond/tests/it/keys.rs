@@ -70,11 +70,24 @@ async fn discovery_advertises_what_exists() {
         assert_eq!(doc["jwks_uri"], format!("{}/jwks.json", t.base));
         let grants: Vec<&str> =
             doc["grant_types_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        assert_eq!(grants, ["client_credentials", "password", "refresh_token"]);
-        assert!(doc.get("authorization_endpoint").is_none(), "not offered yet");
-        // Every advertised endpoint answers.
+        assert_eq!(grants, ["authorization_code", "client_credentials", "password", "refresh_token"]);
+        assert_eq!(doc["authorization_endpoint"], format!("{}/oauth2/authorize", t.base));
+        assert_eq!(doc["userinfo_endpoint"], format!("{}/oauth2/userinfo", t.base));
+        assert_eq!(doc["end_session_endpoint"], format!("{}/oauth2/logout", t.base));
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        for key in ["scopes_supported", "claims_supported", "prompt_values_supported", "subject_types_supported"] {
+            assert!(doc[key].as_array().is_some_and(|a| !a.is_empty()), "{key}");
+        }
+        // Every advertised endpoint answers (without credentials: not 404).
         let jwks = t.http.get(doc["jwks_uri"].as_str().unwrap()).send().await.unwrap();
         assert_eq!(jwks.status(), StatusCode::OK);
+        for key in ["authorization_endpoint", "userinfo_endpoint", "end_session_endpoint"] {
+            let r = t.http.get(doc[key].as_str().unwrap()).send().await.unwrap();
+            assert_ne!(r.status(), StatusCode::NOT_FOUND, "{key}");
+            assert!(r.status().as_u16() < 500, "{key}");
+        }
     }
 }
 
