@@ -69,10 +69,16 @@ fn credentials(f: &FirstStart) -> String {
 }
 
 /// The text printed when the server starts.
-pub fn banner(issuer: &str, first: Option<&FirstStart>) -> String {
+pub fn banner(issuer: &str, secure_cookies: bool, first: Option<&FirstStart>) -> String {
     let mut out = format!(
-        "sessiond is listening; issuer {issuer}\n  discovery: {issuer}/.well-known/openid-configuration\n  keys:      {issuer}/jwks.json\n"
+        "sessiond is listening; issuer {issuer}\n  discovery: {issuer}/.well-known/openid-configuration\n  keys:      {issuer}/jwks.json\n  sign in:   {issuer}/account\n"
     );
+    if !secure_cookies {
+        out.push_str(
+            "  note: the issuer is plain http, so the browser's session cookie is `sessiond` without `Secure` or the\n\
+             \x20       __Host- prefix (browsers refuse both over http). For development only: use an https issuer.\n",
+        );
+    }
     match first {
         None => out.push_str("  manage users and clients with `sessiond user …` and `sessiond client …`\n"),
         Some(f) => {

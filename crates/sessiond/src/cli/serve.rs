@@ -13,7 +13,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", app.config.listen)))?;
     let first = bootstrap::first_start(&app).await?;
-    super::output::print_line(&bootstrap::banner(&app.config.issuer, first.as_ref()));
+    super::output::print_line(&bootstrap::banner(&app.config.issuer, app.config.cookies.secure, first.as_ref()));
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
     crate::revocation::spawn_background(Arc::clone(&app));

@@ -70,7 +70,7 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
     };
     let (session, grant, user) = match app
         .store
-        .redeem_code(&hash, &client.id, &grant, stored_refresh.as_ref(), now)
+        .redeem_code(&hash, &client.id, &grant, stored_refresh.as_ref(), now, app.session_policy())
         .await?
     {
         Redemption::Redeemed { session, grant, user } => (session, grant, user),

@@ -1,7 +1,10 @@
 //! `POST /logout`: end the caller's session, for APIs and single-page apps.
 //!
-//! The request carries the access token as `Authorization: Bearer`;
-//! parameters may come in the query string or a form body:
+//! The request carries the access token as `Authorization: Bearer`, or —
+//! from a page on an allowed origin — the browser's SSO cookie; a cookie
+//! alone is honoured only with an `Origin` header naming this server or a
+//! configured CORS origin, so another site cannot log the browser out
+//! (CSRF). Parameters may come in the query string or a form body:
 //! `revoke=token` and `revoke=token_refresh` ask that the access and refresh
 //! tokens be revoked too — ending the session already revokes every token of
 //! it (its `sid` enters the revocation index and its grants are revoked), so
@@ -10,7 +13,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -23,26 +27,55 @@ use crate::app::App;
 use crate::domain::{EndReason, SessionId};
 use crate::sessions::{end_session, Actor};
 
-/// Ends the session of the presented access token.
+/// Ends the session of the presented access token or SSO cookie.
 pub async fn logout(
     State(app): State<Arc<App>>,
-    Bearer(claims): Bearer,
     RequestContext(context): RequestContext,
     QueryParams(query): QueryParams,
-    headers: HeaderMap,
+    mut parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form = body_params(&headers, &body)?;
+    let form = body_params(&parts.headers, &body)?;
     for params in [&query, &form] {
         check_params(params)?;
     }
-    let sid = claims
-        .sid
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid_request("the token belongs to no session (client_credentials)"))?;
-    let actor = Actor { name: claims.username.clone(), ip: context.ip, user_agent: context.user_agent };
-    end_session(&app, &SessionId::new(sid), EndReason::Logout, &actor).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let (sid, name) = if parts.headers.contains_key(header::AUTHORIZATION) {
+        let Bearer(claims) = Bearer::from_request_parts(&mut parts, &app).await?;
+        let sid = claims
+            .sid
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid_request("the token belongs to no session (client_credentials)"))?;
+        (SessionId::new(sid), claims.username.clone())
+    } else {
+        let browser = cookie_session(&app, &parts.headers).await?;
+        (browser.session.id, Some(browser.user.name))
+    };
+    let actor = Actor { name, ip: context.ip, user_agent: context.user_agent };
+    end_session(&app, &sid, EndReason::Logout, &actor).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    // The cookie names nothing now; let the browser drop it.
+    let clear = super::browser::cookies::set(&app, &app.config.cookies.session, "", "Lax", Some(0));
+    response.headers_mut().insert(header::SET_COOKIE, clear);
+    Ok(response)
+}
+
+/// The browser session of the SSO cookie, for a request whose `Origin` is
+/// this server or an allowed one (the CSRF check for a cookie-only call).
+async fn cookie_session(app: &App, headers: &HeaderMap) -> Result<crate::browser::BrowserSession, ApiError> {
+    let allowed = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_some_and(|origin| {
+        origin == super::browser::issuer_origin(&app.config.issuer)
+            || app.config.cors_allowed_origins.iter().any(|o| o == origin)
+    });
+    let cookie = super::browser::cookies::get(headers, &app.config.cookies.session);
+    match cookie {
+        None => Err(ApiError::bearer(false, "a Bearer token or the session cookie is required")),
+        Some(_) if !allowed => Err(ApiError::forbidden(
+            "a request with the session cookie must come from this server or an allowed origin",
+        )),
+        Some(cookie) => crate::browser::live_session(app, cookie)
+            .await?
+            .ok_or_else(|| ApiError::bearer(true, "the session has ended")),
+    }
 }
 
 /// A form body if one was sent; an empty body is no parameters.

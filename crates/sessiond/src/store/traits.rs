@@ -135,6 +135,7 @@ pub trait BrowserStore {
         grant: &Grant,
         refresh: Option<&NewRefreshToken>,
         now: UnixTime,
+        policy: &SessionPolicy,
     ) -> Result<Redemption, StoreError>;
     /// The scope a user allowed a client, if any.
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Scope>, StoreError>;

@@ -12,6 +12,7 @@ mod authorize;
 pub mod cookies;
 mod end_session;
 mod forms;
+pub use forms::issuer_origin;
 mod login;
 pub mod pages;
 

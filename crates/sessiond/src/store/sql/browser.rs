@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::sessions::{insert_grant, insert_refresh_token, session_in};
 use super::{append_revocations_in, conflict, done, rows, SqlStore};
-use crate::domain::{ClientId, Scope, Session, UnixTime, UserId};
+use crate::domain::{ClientId, Scope, Session, SessionPolicy, UnixTime, UserId};
 use crate::store::{BrowserStore, Grant, NewCode, NewRefreshToken, NewRevocation, Redemption, StoreError, StoredCode};
 
 #[async_trait]
@@ -62,6 +62,7 @@ impl BrowserStore for SqlStore {
         grant: &Grant,
         refresh: Option<&NewRefreshToken>,
         now: UnixTime,
+        policy: &SessionPolicy,
     ) -> Result<Redemption, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Spend it first (the write takes the lock): of any number of
@@ -105,15 +106,20 @@ impl BrowserStore for SqlStore {
         if !session.is_live(now) || !user.is_enabled() || client_exists.is_none() {
             return done(tx, Redemption::Rejected).await;
         }
+        // Signing in to an application is activity: the idle expiry moves on.
         // The session stays live only while this commit sees it unended (on
         // PostgreSQL an ending that committed after the read above is seen
         // here through the row lock).
-        let touched = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(now.0)
-            .bind(session.id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
+        let touched = sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(idle.0)
+        .bind(session.id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if touched == 0 {
             return done(tx, Redemption::Rejected).await;
         }
@@ -122,6 +128,7 @@ impl BrowserStore for SqlStore {
             insert_refresh_token(&mut tx, refresh, grant, session.absolute_expires_at).await?;
         }
         tx.commit().await?;
+        let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
         Ok(Redemption::Redeemed { session, grant: grant.clone(), user })
     }
 

@@ -6,6 +6,9 @@ use super::{append_revocations_in, rows, SqlStore, Tx};
 use crate::domain::{AuditEvent, AuditFilter, UnixTime};
 use crate::store::{AuditStore, NewRevocation, PruneCounts, RevocationStore, StoreError};
 
+/// How long a spent or expired authorization code is remembered.
+const CODE_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 #[async_trait]
 impl RevocationStore for SqlStore {
     async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError> {
@@ -54,9 +57,13 @@ impl RevocationStore for SqlStore {
             now,
         )
         .await?;
+        // Authorization codes are kept a while after they expire, so a code
+        // replayed late is still recognised as reuse (its tokens revoked).
+        exec(&mut tx, "DELETE FROM authorization_codes WHERE expires_at <= $1", now.minus(CODE_RETENTION)).await?;
         let old = "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1";
-        let grants_of_old = format!("DELETE FROM grants WHERE session_id IN ({old})");
-        exec(&mut tx, &grants_of_old, retain_since).await?;
+        for table in ["authorization_codes", "grants"] {
+            exec(&mut tx, &format!("DELETE FROM {table} WHERE session_id IN ({old})"), retain_since).await?;
+        }
         let sessions =
             exec(&mut tx, "DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1", retain_since).await?;
         let audit_events = exec(&mut tx, "DELETE FROM audit_events WHERE at < $1", audit_since).await?;
