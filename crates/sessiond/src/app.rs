@@ -2,7 +2,7 @@
 //! validator with its revocation index, and the sign-in gate (bounded
 //! password hashing, throttling), shared by the HTTP handlers, the
 //! background tasks and the CLI.
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -76,6 +76,8 @@ pub struct App {
     pub browser_key: [u8; 32],
     keys: RwLock<Arc<KeyRing>>,
     freshness: Freshness,
+    /// See [`App::log_position`].
+    followed: AtomicI64,
 }
 
 /// When the revocation index was last confirmed current (a successful read
@@ -185,6 +187,7 @@ impl App {
             validator,
             clients: ClientCache::default(),
             browser_key,
+            followed: AtomicI64::new(0),
             keys: RwLock::new(Arc::new(ring)),
             freshness: Freshness::new(),
         };
@@ -257,14 +260,25 @@ impl App {
     pub async fn catch_up(&self) -> Result<usize, StoreError> {
         let mut applied = 0;
         loop {
-            let page = self.store.revocations_after(self.validator.last_seq(), LOG_PAGE).await?;
+            let page = self.store.revocations_after(self.log_position(), LOG_PAGE).await?;
             applied += page.len();
             self.apply_revocations(&page);
+            if let Some(last) = page.last() {
+                self.followed.fetch_max(last.seq, Ordering::AcqRel);
+            }
             if page.len() < LOG_PAGE as usize {
                 self.freshness.confirm();
                 return Ok(applied);
             }
         }
+    }
+
+    /// The position in the log up to which every entry has been read and
+    /// applied. Entries this process wrote are applied at once but do not
+    /// move it: on PostgreSQL another node's entry with a lower number may
+    /// commit first and must still be read.
+    pub fn log_position(&self) -> i64 {
+        self.followed.load(Ordering::Acquire)
     }
 
     /// How long since the index was last confirmed current.

@@ -14,7 +14,7 @@ pub async fn readyz(
     axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::app::App>>,
 ) -> (axum::http::StatusCode, Json<Value>) {
     let lag_ms = u64::try_from(app.revocation_lag().as_millis()).unwrap_or(u64::MAX);
-    let seq = app.validator.last_seq();
+    let seq = app.log_position();
     if app.is_current() {
         (axum::http::StatusCode::OK, Json(json!({ "status": "ready", "revocation_lag_ms": lag_ms, "last_seq": seq })))
     } else {

@@ -340,3 +340,36 @@ async fn pruning_forgets_what_can_no_longer_matter() {
     let session = t.app.store.session(&sessiond::domain::SessionId::new(sid(&idle))).await.unwrap().unwrap();
     assert_eq!(session.end_reason.map(|r| r.as_str()), Some("expired"));
 }
+
+/// A process applies its own revocations at once, but its place in the log
+/// moves only by reading it: an entry another process numbered lower and
+/// committed earlier is still read (on PostgreSQL the two commit in number
+/// order, yet this process may write before it reads the other's).
+#[tokio::test]
+async fn applying_its_own_revocation_never_makes_a_process_skip_anothers() {
+    use sessiond::config::{Config, Settings};
+    use sessiond::store::NewRevocation;
+    use sessiond_guard::RevocationKind;
+
+    let data = crate::support::TestData::new().await;
+    let config = Config::resolve(Settings { issuer: Some("http://sessiond.test".into()), ..data.settings() }).unwrap();
+    let clock = std::sync::Arc::new(sessiond::clock::SystemClock);
+    let a = sessiond::App::open(config.clone(), clock.clone()).await.unwrap();
+    let b = sessiond::App::open(config, clock).await.unwrap();
+    let now = sessiond::clock::Clock::now(&sessiond::clock::SystemClock);
+    let token = |jti: &str| NewRevocation {
+        kind: RevocationKind::Token,
+        subject: jti.to_owned(),
+        cutoff: None,
+        expires_at: now.plus(Duration::from_secs(600)),
+    };
+    let first = a.store.append_revocations(&[token("written-by-a")], now).await.unwrap();
+    a.apply_revocations(&first);
+    let second = b.store.append_revocations(&[token("written-by-b")], now).await.unwrap();
+    b.apply_revocations(&second);
+    assert!(second[0].seq > first[0].seq);
+    b.catch_up().await.unwrap();
+    assert!(b.validator.is_id_revoked(RevocationKind::Token, "written-by-a"), "b skipped a's entry");
+    assert!(b.validator.is_id_revoked(RevocationKind::Token, "written-by-b"));
+    assert_eq!(b.log_position(), second[0].seq);
+}
