@@ -21,6 +21,10 @@ use crate::tokens::{generate_key, KeyRing, KeyRingError, StoredKey, TokenAudienc
 /// CSRF token in flight, nothing else).
 const BROWSER_KEY_LABEL: &str = "sessiond browser csrf v1";
 
+/// Entries a slow subscriber of the log feed may fall behind by before it
+/// has to read the store again.
+const LOG_FEED_CAPACITY: usize = 4096;
+
 /// Rows read per query when loading the revocation log.
 const LOG_PAGE: u32 = 10_000;
 
@@ -78,6 +82,10 @@ pub struct App {
     freshness: Freshness,
     /// See [`App::log_position`].
     followed: AtomicI64,
+    /// Wakes the log follower after this process wrote (see `log_written`).
+    follow_now: tokio::sync::Notify,
+    /// Entries as read from the log (see `subscribe_log`).
+    log_feed: tokio::sync::broadcast::Sender<Revocation>,
 }
 
 /// When the revocation index was last confirmed current (a successful read
@@ -188,6 +196,8 @@ impl App {
             clients: ClientCache::default(),
             browser_key,
             followed: AtomicI64::new(0),
+            follow_now: tokio::sync::Notify::new(),
+            log_feed: tokio::sync::broadcast::channel(LOG_FEED_CAPACITY).0,
             keys: RwLock::new(Arc::new(ring)),
             freshness: Freshness::new(),
         };
@@ -249,10 +259,31 @@ impl App {
     /// Applies revocations (already durable in the log) to the in-memory
     /// index and drops cached clients they concern.
     pub fn apply_revocations(&self, revocations: &[Revocation]) {
+        self.apply_entries(revocations);
+        if !revocations.is_empty() {
+            // Read the log now rather than at the next poll, so followers of
+            // this process (the revocation feed) hear of it at once, in order.
+            self.follow_now.notify_one();
+        }
+    }
+
+    fn apply_entries(&self, revocations: &[Revocation]) {
         self.validator.apply(revocations);
         for r in revocations.iter().filter(|r| r.kind == RevocationKind::Client) {
             self.clients.forget(&ClientId::new(r.subject.as_str()));
         }
+    }
+
+    /// Resolves when this process wrote a revocation and the log should be
+    /// read at once.
+    pub async fn log_written(&self) {
+        self.follow_now.notified().await;
+    }
+
+    /// Entries read from the log, in order and without gaps, as they are
+    /// applied: what the revocation feed streams to other validators.
+    pub fn subscribe_log(&self) -> tokio::sync::broadcast::Receiver<Revocation> {
+        self.log_feed.subscribe()
     }
 
     /// Reads log entries written since the last one applied (by this or any
@@ -262,9 +293,15 @@ impl App {
         loop {
             let page = self.store.revocations_after(self.log_position(), LOG_PAGE).await?;
             applied += page.len();
-            self.apply_revocations(&page);
+            self.apply_entries(&page);
             if let Some(last) = page.last() {
-                self.followed.fetch_max(last.seq, Ordering::AcqRel);
+                // Two catch-ups at once (the poll and a wake-up) may read the
+                // same rows; only the one that moves the position publishes.
+                let before = self.followed.fetch_max(last.seq, Ordering::AcqRel);
+                for r in page.iter().filter(|r| r.seq > before) {
+                    // No subscriber is not an error.
+                    let _ = self.log_feed.send(r.clone());
+                }
             }
             if page.len() < LOG_PAGE as usize {
                 self.freshness.confirm();

@@ -70,6 +70,17 @@ pub fn presented_client(headers: &HeaderMap, form: &OAuthForm) -> Result<Option<
     }
 }
 
+/// The id and secret of an `Authorization: Basic` header, if there is one.
+pub fn parse_basic_header(headers: &HeaderMap) -> Result<Option<(ClientId, Secret)>, ApiError> {
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(value) => {
+            let (id, secret) = parse_basic(value.as_bytes())?;
+            Ok(Some((ClientId::new(id), Secret::new(secret))))
+        }
+    }
+}
+
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`; §2.3.1 has both
 /// parts form-urlencoded before they are joined.
 fn parse_basic(value: &[u8]) -> Result<(String, String), ApiError> {

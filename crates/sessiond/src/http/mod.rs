@@ -7,6 +7,7 @@ mod browser;
 mod client_auth;
 mod context;
 pub mod error;
+mod feed;
 mod form;
 mod log_throttle;
 mod logout;
@@ -91,6 +92,8 @@ fn api_routes() -> Router<Arc<App>> {
         .route("/api/v1/admin/users/{name}/disable", post(admin::disable_user))
         .route("/api/v1/admin/users/{name}/enable", post(admin::enable_user))
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/revocations", get(feed::snapshot))
+        .route("/api/v1/revocations/stream", get(feed::stream))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }
 

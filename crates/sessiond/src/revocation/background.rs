@@ -35,6 +35,7 @@ pub fn spawn_background(app: Arc<App>) -> JoinHandle<()> {
         loop {
             tokio::select! {
                 _ = follow.tick() => follow_log(&app).await,
+                () = app.log_written() => follow_log(&app).await,
                 change = next_change(&mut feed) => {
                     if change == Some(Change::Keys) {
                         if let Err(e) = app.reload_keys().await {

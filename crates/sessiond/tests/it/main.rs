@@ -9,6 +9,7 @@ mod cli_settings;
 mod cluster;
 mod crash;
 mod errors;
+mod feed;
 mod grants;
 mod hardening;
 mod interop;
