@@ -9,6 +9,7 @@ mod context;
 pub mod error;
 mod feed;
 mod form;
+mod forward_auth;
 mod log_throttle;
 mod logout;
 mod oauth;
@@ -97,9 +98,13 @@ fn api_routes() -> Router<Arc<App>> {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }
 
-/// Liveness and readiness, for load balancers.
+/// Liveness and readiness, for load balancers; forward authentication,
+/// for reverse proxies (neither is called by browsers: no CORS).
 fn ops_routes() -> Router<Arc<App>> {
-    Router::new().route("/healthz", get(ops::healthz)).route("/readyz", get(ops::readyz))
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/authz/forward", get(forward_auth::forward))
 }
 
 /// CORS for browser applications on the configured origins, with

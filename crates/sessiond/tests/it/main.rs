@@ -10,6 +10,7 @@ mod cluster;
 mod crash;
 mod errors;
 mod feed;
+mod forward_auth;
 mod grants;
 mod hardening;
 mod interop;
