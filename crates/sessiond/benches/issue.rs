@@ -52,6 +52,7 @@ fn fixture(rt: &tokio::runtime::Runtime, alg: SigningAlgorithm) -> Fixture {
             scope: Scope::parse("api:read").expect("scope"),
             resource_server: false,
             first_party: false,
+            backchannel_logout_session_required: false,
         };
         let registered = register_client(&app, new).await.expect("register client");
         (app, registered.client)

@@ -179,6 +179,7 @@ pub async fn register_client(app: &App, new: NewClient) -> Result<RegisteredClie
         scope: new.scope,
         resource_server: new.resource_server,
         first_party: new.first_party,
+        backchannel_logout_session_required: new.backchannel_logout_session_required,
         created_at: app.clock.now(),
     };
     app.store.create_client(&client).await?;

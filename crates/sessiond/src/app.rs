@@ -84,6 +84,8 @@ pub struct App {
     followed: AtomicI64,
     /// Wakes the log follower after this process wrote (see `log_written`).
     follow_now: tokio::sync::Notify,
+    /// Wakes the back-channel logout sender (see `sessions_ended`).
+    session_ended: tokio::sync::Notify,
     /// Entries as read from the log (see `subscribe_log`).
     log_feed: tokio::sync::broadcast::Sender<Revocation>,
 }
@@ -197,6 +199,7 @@ impl App {
             browser_key,
             followed: AtomicI64::new(0),
             follow_now: tokio::sync::Notify::new(),
+            session_ended: tokio::sync::Notify::new(),
             log_feed: tokio::sync::broadcast::channel(LOG_FEED_CAPACITY).0,
             keys: RwLock::new(Arc::new(ring)),
             freshness: Freshness::new(),
@@ -269,6 +272,10 @@ impl App {
 
     fn apply_entries(&self, revocations: &[Revocation]) {
         self.validator.apply(revocations);
+        if revocations.iter().any(|r| r.kind == RevocationKind::Session) {
+            // Ended sessions have logouts queued (by this node or another).
+            self.session_ended.notify_one();
+        }
         for r in revocations.iter().filter(|r| r.kind == RevocationKind::Client) {
             self.clients.forget(&ClientId::new(r.subject.as_str()));
         }
@@ -278,6 +285,11 @@ impl App {
     /// read at once.
     pub async fn log_written(&self) {
         self.follow_now.notified().await;
+    }
+
+    /// Resolves when a session ended (the back-channel logout sender wakes).
+    pub async fn sessions_ended(&self) {
+        self.session_ended.notified().await;
     }
 
     /// Entries read from the log, in order and without gaps, as they are

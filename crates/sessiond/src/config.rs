@@ -194,6 +194,10 @@ pub struct Settings {
     /// sessiond for a plain-http issuer].
     #[arg(long, env = "SESSIOND_COOKIE_NAME", value_name = "NAME")]
     pub cookie_name: Option<String>,
+    /// Back-channel logouts still failing this long after their session
+    /// ended are given up (and listed as failed) [default: 24h].
+    #[arg(long, env = "SESSIOND_BACKCHANNEL_LOGOUT_MAX_AGE", value_name = "DURATION")]
+    pub backchannel_logout_max_age: Option<ConfigDuration>,
 }
 
 fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
@@ -237,6 +241,7 @@ impl Settings {
             master_key_file: self.master_key_file.or(lower.master_key_file),
             max_revocation_lag: self.max_revocation_lag.or(lower.max_revocation_lag),
             cookie_name: self.cookie_name.or(lower.cookie_name),
+            backchannel_logout_max_age: self.backchannel_logout_max_age.or(lower.backchannel_logout_max_age),
         }
     }
 
@@ -325,6 +330,8 @@ pub struct Config {
     pub max_revocation_lag: Duration,
     /// The browser's cookies.
     pub cookies: CookiePolicy,
+    /// How long back-channel logouts are retried.
+    pub backchannel_logout_max_age: Duration,
 }
 
 /// How this server names and flags its cookies.
@@ -509,6 +516,7 @@ impl Config {
             master_key,
             max_revocation_lag,
             cookies,
+            backchannel_logout_max_age: secs(s.backchannel_logout_max_age, 24 * 3600),
         })
     }
 }

@@ -36,6 +36,7 @@ pub async fn first_start(app: &App) -> Result<Option<FirstStart>, CliError> {
         scope: Scope::parse("api:read api:write").map_err(CliError::from_display)?,
         resource_server: false,
         first_party: false,
+        backchannel_logout_session_required: false,
     };
     let registered = accounts::register_client(app, demo).await.map_err(CliError::from_display)?;
     let client_secret = registered.secret.ok_or_else(|| CliError("demo client has no secret".into()))?;

@@ -63,6 +63,9 @@ pub struct AddClient {
     /// not asked for consent.
     #[arg(long)]
     first_party: bool,
+    /// The back-channel logout endpoint needs the `sid` claim (always sent).
+    #[arg(long)]
+    backchannel_logout_session_required: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -87,6 +90,7 @@ struct ClientView {
     scope: String,
     resource_server: bool,
     first_party: bool,
+    backchannel_logout_session_required: bool,
     created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -105,6 +109,7 @@ impl ClientView {
             scope: c.scope.to_string(),
             resource_server: c.resource_server,
             first_party: c.first_party,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             created_at: c.created_at.0,
             client_secret: secret,
         }
@@ -134,6 +139,7 @@ impl AddClient {
             scope,
             resource_server: self.resource_server,
             first_party: self.first_party,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         };
         Ok((new, self.format))
     }

@@ -4,6 +4,7 @@
 mod bootstrap;
 mod client;
 mod key;
+mod logout_deliveries;
 mod output;
 mod serve;
 mod session;
@@ -58,6 +59,9 @@ pub enum Command {
     /// Introspect and revoke tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Back-channel logouts waiting to be delivered, or given up on.
+    #[command(subcommand)]
+    LogoutDeliveries(logout_deliveries::LogoutDeliveriesCommand),
 }
 
 /// A command failed; the message says what to do.
@@ -110,6 +114,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Key(cmd) => key::run(&app, cmd).await,
         Command::Session(cmd) => session::run(&app, cmd).await,
         Command::Token(cmd) => token::run(&app, cmd).await,
+        Command::LogoutDeliveries(cmd) => logout_deliveries::run(&app, cmd).await,
     }
 }
 

@@ -17,6 +17,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
     crate::revocation::spawn_background(Arc::clone(&app));
+    crate::notify::spawn_logout_sender(Arc::clone(&app));
 
     let limits = http::ServeLimits::from_config(&app.config);
     http::serve(listener, http::router(app), limits, shutdown_signal()).await.map_err(CliError::from_display)

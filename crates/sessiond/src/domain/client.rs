@@ -99,6 +99,9 @@ pub struct Client {
     /// First-party: operated by whoever runs this server; the consent page
     /// is skipped for it.
     pub first_party: bool,
+    /// Its back-channel logout endpoint needs the `sid` claim (Back-Channel
+    /// Logout §2.2; sessiond always sends it).
+    pub backchannel_logout_session_required: bool,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -142,6 +145,8 @@ pub struct NewClient {
     pub resource_server: bool,
     /// Skips the consent page.
     pub first_party: bool,
+    /// Its back-channel logout endpoint needs `sid`.
+    pub backchannel_logout_session_required: bool,
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub enum EndReason {
     Expired,
     /// An already-used refresh token was presented (RFC 9700 §4.14.2).
     RefreshReuse,
+    /// An already-redeemed authorization code was presented (RFC 6749
+    /// §4.1.2).
+    CodeReuse,
     /// The user was disabled.
     UserDisabled,
     /// A newer sign-in pushed it out under the `end_oldest` limit policy.
@@ -26,12 +29,13 @@ pub enum EndReason {
 
 impl EndReason {
     /// Every reason, in a stable order.
-    pub const ALL: [EndReason; 7] = [
+    pub const ALL: [EndReason; 8] = [
         Self::Logout,
         Self::Revoked,
         Self::Admin,
         Self::Expired,
         Self::RefreshReuse,
+        Self::CodeReuse,
         Self::UserDisabled,
         Self::SessionLimit,
     ];
@@ -44,6 +48,7 @@ impl EndReason {
             Self::Admin => "admin",
             Self::Expired => "expired",
             Self::RefreshReuse => "refresh_reuse",
+            Self::CodeReuse => "code_reuse",
             Self::UserDisabled => "user_disabled",
             Self::SessionLimit => "session_limit",
         }

@@ -93,6 +93,7 @@ fn api_routes() -> Router<Arc<App>> {
         .route("/api/v1/admin/users/{name}/disable", post(admin::disable_user))
         .route("/api/v1/admin/users/{name}/enable", post(admin::enable_user))
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/logout-deliveries", get(admin::logout_deliveries))
         .route("/api/v1/revocations", get(feed::snapshot))
         .route("/api/v1/revocations/stream", get(feed::stream))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))

@@ -18,12 +18,15 @@ mod traits;
 
 pub(crate) use files::create_data_dir;
 pub use records::{
-    Change, Ended, EndedSession, Grant, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption,
-    RefreshRevocation, RefreshTokenInfo, RejectReason, Rotation, SessionSelector, SignInOutcome, StoredCode,
+    Change, Ended, EndedSession, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn,
+    PruneCounts, Redemption, RefreshRevocation, RefreshTokenInfo, RejectReason, Rotation, SessionSelector,
+    SignInOutcome, StoredCode,
 };
 pub use sealing::{SealError, Sealer};
 pub use sql::SqlStore;
-pub use traits::{AccountStore, AuditStore, BrowserStore, KeyStore, RevocationStore, SessionStore, SettingsStore};
+pub use traits::{
+    AccountStore, AuditStore, BrowserStore, KeyStore, LogoutOutbox, RevocationStore, SessionStore, SettingsStore,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,7 @@ pub trait Store:
     + RevocationStore
     + AuditStore
     + SettingsStore
+    + LogoutOutbox
     + Send
     + Sync
     + 'static
@@ -65,6 +69,7 @@ impl<T> Store for T where
         + RevocationStore
         + AuditStore
         + SettingsStore
+        + LogoutOutbox
         + Send
         + Sync
         + 'static

@@ -29,6 +29,35 @@ pub struct NewRefreshToken {
     pub created_at: UnixTime,
 }
 
+/// A back-channel logout to deliver (OpenID Connect Back-Channel Logout
+/// 1.0): one per client with a `backchannel_logout_uri` and a grant in a
+/// session that ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogoutDelivery {
+    /// Its id in the outbox.
+    pub id: i64,
+    /// The client to tell.
+    pub client_id: String,
+    /// Where.
+    pub uri: String,
+    /// The session's user.
+    pub user_id: String,
+    /// The session that ended.
+    pub session_id: String,
+    /// When the session ended.
+    pub created_at: i64,
+    /// When the next attempt is due.
+    pub next_attempt_at: i64,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    pub delivered_at: Option<i64>,
+    /// When it was given up on.
+    pub failed_at: Option<i64>,
+}
+
 /// A new sign-in: a session, and either its first grant (an API sign-in,
 /// the password grant) or the hash of a browser's SSO cookie (grants then
 /// come with each authorization code redeemed in it).

@@ -49,7 +49,7 @@ pub fn user(row: &AnyRow) -> Result<User, StoreError> {
 }
 
 pub const CLIENT_COLUMNS: &str = "id, name, kind, secret_hash, grant_types, redirect_uris, \
-     post_logout_redirect_uris, backchannel_logout_uri, scope, resource_server, first_party, created_at";
+     post_logout_redirect_uris, backchannel_logout_uri, scope, resource_server, first_party, backchannel_logout_session_required, created_at";
 
 pub fn client(row: &AnyRow) -> Result<Client, StoreError> {
     let kind: String = row.try_get("kind")?;
@@ -70,6 +70,7 @@ pub fn client(row: &AnyRow) -> Result<Client, StoreError> {
         scope: Scope::parse(&scope).map_err(corrupt)?,
         resource_server: row.try_get::<i64, _>("resource_server")? != 0,
         first_party: row.try_get::<i64, _>("first_party")? != 0,
+        backchannel_logout_session_required: row.try_get::<i64, _>("backchannel_logout_session_required")? != 0,
         created_at: time(row, "created_at")?,
     })
 }

@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use sessiond_guard::Revocation;
 
 use super::{
-    Ended, Grant, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption, RefreshRevocation,
-    RefreshTokenInfo, Rotation, SessionSelector, SignInOutcome, StoreError, StoredCode,
+    Ended, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption,
+    RefreshRevocation, RefreshTokenInfo, Rotation, SessionSelector, SignInOutcome, StoreError, StoredCode,
 };
 use crate::domain::{
     AuditEvent, AuditFilter, Client, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, TokenBounds,
@@ -194,6 +194,33 @@ pub trait SettingsStore {
     /// The recorded settings and bounds; `None` if no server was ever started
     /// (or `init` run) on this store.
     async fn token_settings(&self) -> Result<Option<(TokenSettings, TokenBounds)>, StoreError>;
+}
+
+/// The back-channel logout outbox. Deliveries are written by the
+/// transaction that ends a session; nodes claim due ones with a lease, so
+/// several nodes share the outbox and none sends what another holds.
+#[async_trait]
+pub trait LogoutOutbox {
+    /// Claims up to `limit` due deliveries until `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<LogoutDelivery>, StoreError>;
+    /// Records a delivery as done.
+    async fn delivery_done(&self, id: i64, now: UnixTime) -> Result<(), StoreError>;
+    /// Records a failed attempt: retried at `retry_at`, or given up on when
+    /// `None`.
+    async fn delivery_failed(
+        &self,
+        id: i64,
+        now: UnixTime,
+        error: &str,
+        retry_at: Option<UnixTime>,
+    ) -> Result<(), StoreError>;
+    /// Deliveries not yet done: pending ones, or failed ones; newest first.
+    async fn deliveries(&self, failed: bool, limit: u32) -> Result<Vec<LogoutDelivery>, StoreError>;
 }
 
 /// The audit trail.

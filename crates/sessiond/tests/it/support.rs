@@ -151,6 +151,7 @@ impl TestApp {
         let limits = http::ServeLimits::from_config(&app.config);
         tokio::spawn(async move { http::serve(listener, router, limits, pending()).await });
         sessiond::revocation::spawn_background(app.clone());
+        sessiond::notify::spawn_logout_sender(app.clone());
         TestApp { base, app, clock, http: reqwest::Client::new(), data }
     }
 
@@ -183,6 +184,7 @@ impl TestApp {
             scope: Scope::parse(scope).unwrap(),
             resource_server,
             first_party: false,
+            backchannel_logout_session_required: false,
         };
         let registered = accounts::register_client(&self.app, new).await.unwrap();
         TestClient {

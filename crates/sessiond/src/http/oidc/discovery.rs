@@ -76,6 +76,9 @@ pub fn metadata(app: &App) -> Value {
         "request_uri_parameter_supported": false,
         // RFC 9207: every authorization response names its issuer.
         "authorization_response_iss_parameter_supported": true,
+        // Back-Channel Logout 1.0 §2.1; logout tokens always carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 

@@ -125,6 +125,20 @@ pub async fn enable_user(
     Ok(Json(json!({ "user": name, "disabled": false })))
 }
 
+/// `GET /logout-deliveries?failed=true&limit=N`: back-channel logouts not
+/// yet delivered (or, with `failed=true`, given up on), newest first.
+pub async fn logout_deliveries(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let query = query.only(&["failed", "limit"])?;
+    let failed = query.flag("failed")?;
+    let limit = u32::try_from(query.number("limit", 100, 1..=1000)?).unwrap_or(100);
+    let deliveries = app.store.deliveries(failed, limit).await?;
+    Ok(Json(json!({ "deliveries": deliveries })))
+}
+
 /// `GET /audit?user=NAME&since=T&until=T&before=SEQ&limit=N`: newest first.
 pub async fn audit(State(app): State<Arc<App>>, _admin: Admin, query: QueryParams) -> Result<Json<Value>, ApiError> {
     query.only(&["user", "since", "until", "before", "limit"])?;

@@ -85,8 +85,9 @@ impl AccountStore for SqlStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         let q = sqlx::query(
             "INSERT INTO clients (id, name, kind, secret_hash, grant_types, redirect_uris,
-                 post_logout_redirect_uris, backchannel_logout_uri, scope, resource_server, first_party, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 post_logout_redirect_uris, backchannel_logout_uri, scope, resource_server, first_party,
+                 backchannel_logout_session_required, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(client.id.as_str())
         .bind(&client.name)
@@ -99,6 +100,7 @@ impl AccountStore for SqlStore {
         .bind(client.scope.to_string())
         .bind(i64::from(client.resource_server))
         .bind(i64::from(client.first_party))
+        .bind(i64::from(client.backchannel_logout_session_required))
         .bind(client.created_at.0);
         self.write(q).await.map_err(|e| conflict(e, "client"))?;
         Ok(())

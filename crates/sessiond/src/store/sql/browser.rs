@@ -5,8 +5,11 @@ use sqlx::Row;
 
 use super::sessions::{insert_grant, insert_refresh_token, session_in};
 use super::{append_revocations_in, conflict, done, rows, SqlStore};
-use crate::domain::{ClientId, Scope, Session, SessionPolicy, UnixTime, UserId};
-use crate::store::{BrowserStore, Grant, NewCode, NewRefreshToken, NewRevocation, Redemption, StoreError, StoredCode};
+use crate::domain::{ClientId, EndReason, Scope, Session, SessionPolicy, UnixTime, UserId};
+use crate::store::{
+    BrowserStore, Grant, NewCode, NewRefreshToken, NewRevocation, Redemption, SessionSelector, SessionStore,
+    StoreError, StoredCode,
+};
 
 #[async_trait]
 impl BrowserStore for SqlStore {
@@ -80,8 +83,8 @@ impl BrowserStore for SqlStore {
         .rows_affected()
             == 1;
         if !spent {
-            let earlier: Option<(Option<i64>, Option<String>, String)> =
-                sqlx::query("SELECT used_at, grant_id, client_id FROM authorization_codes WHERE code_hash = $1")
+            let earlier: Option<(Option<i64>, String, String)> =
+                sqlx::query("SELECT used_at, client_id, session_id FROM authorization_codes WHERE code_hash = $1")
                     .bind(code_hash.to_vec())
                     .fetch_optional(&mut *tx)
                     .await?
@@ -89,9 +92,13 @@ impl BrowserStore for SqlStore {
                     .transpose()?;
             tx.rollback().await?;
             return match earlier {
-                // RFC 6749 §4.1.2: a code used twice revokes what it gave.
-                Some((Some(_), Some(grant_id), owner)) if owner == client_id.as_str() => {
-                    Ok(Redemption::Reused { revocations: self.revoke_grant(&grant_id, now).await? })
+                // RFC 6749 §4.1.2: a code used twice revokes what it gave —
+                // here the whole session it was issued in, as for a reused
+                // refresh token: someone else holds a copy of it.
+                Some((Some(_), owner, session_id)) if owner == client_id.as_str() => {
+                    let session_id = crate::domain::SessionId::new(session_id);
+                    let ended = self.end_sessions(SessionSelector::One(&session_id), EndReason::CodeReuse, now).await?;
+                    Ok(Redemption::Reused { revocations: ended.revocations })
                 }
                 _ => Ok(Redemption::Rejected),
             };
@@ -219,31 +226,6 @@ impl BrowserStore for SqlStore {
             });
         }
         let revocations = append_revocations_in(self, &mut tx, &new, now).await?;
-        tx.commit().await?;
-        Ok(revocations)
-    }
-}
-
-impl SqlStore {
-    /// Revokes one grant (if not revoked already) with its log entry.
-    async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<Vec<Revocation>, StoreError> {
-        let (mut tx, bounds) = self.begin_log_tx().await?;
-        let revoked: Option<String> = sqlx::query_scalar(
-            "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING session_id",
-        )
-        .bind(now.0)
-        .bind(grant_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(session_id) = revoked else { return done(tx, Vec::new()).await };
-        let session = session_in(&mut tx, &crate::domain::SessionId::new(session_id)).await?;
-        let new = NewRevocation {
-            kind: RevocationKind::Grant,
-            subject: grant_id.to_owned(),
-            cutoff: None,
-            expires_at: bounds.session_entry_expiry(now, session.absolute_expires_at),
-        };
-        let revocations = append_revocations_in(self, &mut tx, &[new], now).await?;
         tx.commit().await?;
         Ok(revocations)
     }

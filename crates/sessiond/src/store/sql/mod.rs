@@ -12,6 +12,7 @@ mod browser;
 mod keys;
 mod listen;
 mod log;
+mod outbox;
 mod sessions;
 mod settings;
 
@@ -299,6 +300,7 @@ async fn end_sessions_in(
             expires_at: bounds.session_entry_expiry(now, s.absolute_expires_at),
         };
         revocations.extend(append_revocations_in(store, tx, &[new], now).await?);
+        outbox::queue_logouts(tx, &s.id, &s.user_id, now).await?;
         sessions.push(EndedSession { session: s, clients: clients.into_iter().map(ClientId::new).collect() });
     }
     Ok(Ended { sessions, revocations })

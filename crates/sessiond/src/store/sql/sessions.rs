@@ -388,8 +388,18 @@ impl SessionStore for SqlStore {
              WHERE {expired} RETURNING {}",
             rows::SESSION_COLUMNS
         );
-        let sessions = sqlx::query(&sql).bind(now.0).fetch_all(&mut *tx).await?.iter().map(rows::session).collect();
+        let sessions: Vec<Session> = sqlx::query(&sql)
+            .bind(now.0)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(rows::session)
+            .collect::<Result<_, _>>()?;
+        // A session that timed out ended too: its applications hear of it.
+        for s in &sessions {
+            super::outbox::queue_logouts(&mut tx, &s.id, &s.user_id, now).await?;
+        }
         tx.commit().await?;
-        sessions
+        Ok(sessions)
     }
 }
