@@ -17,6 +17,7 @@ mod hardening;
 mod interop;
 mod keys;
 mod lapse;
+mod nginx;
 mod pg;
 mod remote;
 mod revocation;
