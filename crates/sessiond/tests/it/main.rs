@@ -14,6 +14,7 @@ mod hardening;
 mod interop;
 mod keys;
 mod lapse;
+mod oidc_rp;
 mod pg;
 mod remote;
 mod revocation;
