@@ -449,6 +449,18 @@ impl Page {
         }
         fields
     }
+
+    /// One hidden field of the form posting to `action`.
+    pub fn hidden(&self, action: &str, name: &str) -> String {
+        let fields = self.hidden_fields(action);
+        fields.into_iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("no field {name}")).1
+    }
+
+    /// The query parameters of the redirect.
+    pub fn redirect_params(&self) -> std::collections::HashMap<String, String> {
+        let location = self.location().unwrap_or_else(|| panic!("no redirect ({}): {}", self.status, self.body));
+        url::Url::parse(&location).unwrap().query_pairs().into_owned().collect()
+    }
 }
 
 /// Undoes HTML escaping (`&amp;`, `&quot;`, `&#x2f;` …), as a browser does
@@ -477,6 +489,14 @@ pub fn html_unescape(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A PKCE verifier and its S256 challenge (RFC 7636 §4.1, §4.2).
+pub fn pkce_pair() -> (String, String) {
+    use sha2::Digest;
+    let verifier = sessiond::secrets::random_token(32);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
 }
 
 pub fn s(v: &Value, key: &str) -> String {

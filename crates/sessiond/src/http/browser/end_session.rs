@@ -90,7 +90,15 @@ async fn logout(
         (Some(h), Some(b)) => h.sid == b.session.id.as_str(),
         _ => false,
     };
-    let confirmed = posted && one("confirm") == Some("yes") && check_csrf(app, headers, form).is_ok();
+    // `confirm=yes` comes only from our confirmation page's form: like every
+    // form of ours, one without its CSRF token (or from another origin) is
+    // forged and refused with 403, not shown the page again.
+    let confirmed = posted && one("confirm") == Some("yes");
+    if confirmed {
+        if let Err(forged) = check_csrf(app, headers, form) {
+            return forged;
+        }
+    }
     if !tied && !confirmed {
         return confirmation_page(app, headers, form, client.as_deref());
     }
