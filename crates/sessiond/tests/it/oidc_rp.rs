@@ -130,6 +130,13 @@ async fn behind_tls(
     openidconnect::AsyncHttpClient::call(&http, request).await
 }
 
+/// An RP set up from discovery alone, and what discovery said.
+struct Relying {
+    rp: Rp,
+    http: reqwest::Client,
+    end_session: openidconnect::EndSessionUrl,
+}
+
 impl Relying {
     /// RFC 7009 revocation through the library.
     async fn revoke(&self, token: CoreRevocableToken) {
@@ -137,13 +144,6 @@ impl Relying {
         let client = move |request| behind_tls(http.clone(), request);
         self.rp.revoke_token(token).unwrap().request_async(&client).await.unwrap();
     }
-}
-
-/// An RP set up from discovery alone, and what discovery said.
-struct Relying {
-    rp: Rp,
-    http: reqwest::Client,
-    end_session: openidconnect::EndSessionUrl,
 }
 
 async fn discover(t: &TestApp, client: &TestClient) -> Relying {
@@ -209,8 +209,8 @@ fn code_from(t: &TestApp, back: &url::Url, started: &Started) -> AuthorizationCo
 /// Exchanges the code and validates the ID token the way the library
 /// documents it: signature, issuer, audience, expiry, nonce, then `at_hash`
 /// against the access token that came with it. Returns the tokens, the
-/// ID token and its `sid`.
-async fn exchange(r: &Relying, started: Started, code: AuthorizationCode) -> (RpTokenResponse, RpIdToken, String) {
+/// ID token, and what the validated ID token says.
+async fn exchange(r: &Relying, started: Started, code: AuthorizationCode) -> (RpTokenResponse, RpIdToken, Said) {
     let tokens =
         r.rp.exchange_code(code)
             .unwrap()
@@ -232,7 +232,14 @@ async fn exchange(r: &Relying, started: Started, code: AuthorizationCode) -> (Rp
     assert!(checked.auth_time().is_some(), "auth_time");
     let sid = checked.additional_claims().sid.clone();
     assert_eq!(claims(tokens.access_token().secret())["sid"], sid.as_str(), "the ID token names the token's session");
-    (tokens, id_token, sid)
+    let said = Said { sid, subject: checked.subject().clone() };
+    (tokens, id_token, said)
+}
+
+/// From a validated ID token: the session and the user.
+struct Said {
+    sid: String,
+    subject: openidconnect::SubjectIdentifier,
 }
 
 async fn confidential_round_trip(alg: SigningAlgorithm) {
@@ -256,13 +263,12 @@ async fn confidential_round_trip(alg: SigningAlgorithm) {
     let back = browser.submit(&consent, "/consent", &[("decision", "allow")]).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
     let code = code_from(&t, &url::Url::parse(&back.location().unwrap()).unwrap(), &started);
-    let (tokens, id_token, sid) = exchange(&r, started, code).await;
+    let (tokens, _, Said { sid, subject }) = exchange(&r, started, code).await;
     let access = tokens.access_token().clone();
     let refresh = tokens.refresh_token().expect("a refresh token").clone();
     assert!(t.active(&rs, access.secret()).await);
 
     // UserInfo, its `sub` checked by the library against the ID token's.
-    let subject = id_token.claims(&r.rp.id_token_verifier(), |_: Option<&Nonce>| Ok(())).unwrap().subject().clone();
     let info: CoreUserInfoClaims =
         r.rp.user_info(access.clone(), Some(subject.clone())).unwrap().request_async(&r.http).await.unwrap();
     assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice"));
@@ -290,8 +296,9 @@ async fn confidential_round_trip(alg: SigningAlgorithm) {
     let page = browser.get(&started.url).await;
     assert_eq!(page.status, StatusCode::FOUND, "SSO redirects straight back: {}", page.body);
     let code = code_from(&t, &url::Url::parse(&page.location().unwrap()).unwrap(), &started);
-    let (tokens, id_token, second_sid) = exchange(&r, started, code).await;
-    assert_eq!(second_sid, sid, "the same browser session");
+    let (tokens, id_token, second) = exchange(&r, started, code).await;
+    assert_eq!(second.sid, sid, "the same browser session");
+    assert_eq!(second.subject, subject);
     let access = tokens.access_token().clone();
     let refresh = tokens.refresh_token().expect("a refresh token").clone();
     assert!(t.active(&rs, access.secret()).await);
@@ -354,7 +361,7 @@ async fn a_public_rp_uses_pkce_alone() {
     let started = start(&r.rp);
     let back = browser.authorize(&started.url, "bob", "bob password").await;
     let code = code_from(&t, &back, &started);
-    let (tokens, id_token, sid) = exchange(&r, started, code).await;
+    let (tokens, id_token, Said { sid, .. }) = exchange(&r, started, code).await;
     assert!(t.active(&rs, tokens.access_token().secret()).await);
     // A public client refreshes and revokes with its client_id alone.
     let refresh = tokens.refresh_token().expect("a refresh token").clone();
