@@ -787,3 +787,24 @@ async fn repeated_parameters_are_refused_on_a_page() {
         assert!(!page.body.contains("evil.example"));
     }
 }
+
+#[tokio::test]
+async fn hostile_values_are_escaped_on_the_pages_and_returned_intact() {
+    let Setup { t, rp, .. } = setup().await;
+    let mut browser = Browser::new(&t);
+    let state = "\"><script>alert(1)</script>&amp;'";
+    let hint = "<img src=x onerror=alert(2)>";
+    let mut params = request(&rp, CALLBACK, &[("login_hint", hint)]);
+    params.retain(|(k, _)| *k != "state");
+    params.push(("state", state));
+    let login = browser.get(&authorize_url(&t, &params)).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    for raw in ["<script>", "<img", "\"><"] {
+        assert!(!login.body.contains(raw), "{raw:?} unescaped on the login page: {}", login.body);
+    }
+    assert!(login.body.contains("&lt;img src=x onerror=alert(2)&gt;"), "the hint fills the field, escaped");
+    let consent = browser.submit(&login, "/login", &[("username", "alice"), ("password", "alice password")]).await;
+    assert!(!consent.body.contains("<script>"), "{}", consent.body);
+    let back = browser.submit(&consent, "/consent", &[("decision", "allow")]).await;
+    assert_eq!(back.redirect_params()["state"], state, "state comes back byte for byte");
+}
