@@ -808,3 +808,42 @@ async fn hostile_values_are_escaped_on_the_pages_and_returned_intact() {
     let back = browser.submit(&consent, "/consent", &[("decision", "allow")]).await;
     assert_eq!(back.redirect_params()["state"], state, "state comes back byte for byte");
 }
+
+/// Not bad input but a browser that signed in twice: another application
+/// asked for the password again (`prompt=login`), which opened a new
+/// session in the browser and left the first one, whose tokens the first
+/// application holds. Its RP-Initiated Logout names the first session.
+#[tokio::test]
+async fn logout_after_a_re_authentication_ends_the_session_the_hint_names() {
+    let Setup { t, rp, rs, .. } = setup().await;
+    let other = t.browser_client("Other", ClientKind::Confidential, &[CALLBACK], &[]).await;
+    let mut browser = Browser::new(&t);
+    let exchange = |client: &TestClient, code: String| {
+        let client = client.clone();
+        let t = &t;
+        async move {
+            let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
+            let (status, body) = t.token(&client, &form).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let first = exchange(&rp, code_for(&t, &mut browser, &request(&rp, CALLBACK, &[])).await).await;
+    let again = request(&other, CALLBACK, &[("prompt", "login")]);
+    let second = exchange(&other, code_for(&t, &mut browser, &again).await).await;
+    let (sid1, sid2) = (s(&claims(&s(&first, "id_token")), "sid"), s(&claims(&s(&second, "id_token")), "sid"));
+    assert_ne!(sid1, sid2, "prompt=login opened a new session");
+
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("id_token_hint", s(&first, "id_token").as_str()), ("post_logout_redirect_uri", SIGNED_OUT)])
+        .finish();
+    let page = browser.get(&t.url(&format!("/oauth2/logout?{query}"))).await;
+    // Not this browser's current session: the person confirms.
+    assert!(page.is_form("/oauth2/logout"), "{}", page.body);
+    let out = browser.submit(&page, "/oauth2/logout", &[]).await;
+    assert_eq!(out.location().as_deref(), Some(SIGNED_OUT));
+    for (what, tokens) in [("the hint's session", &first), ("the browser's session", &second)] {
+        assert!(!t.active(&rs, &s(tokens, "access_token")).await, "{what}: access token");
+    }
+    assert_invalid_grant(&t.refresh(&rp, &s(&first, "refresh_token")).await, "the first application's refresh token");
+}
