@@ -121,8 +121,12 @@ pub fn error_url(app: &App, r: &Redirect) -> String {
 }
 
 /// `uri` with `pairs` appended to its query, which it may already have
-/// (RFC 6749 §3.1.2: the query of a registered URI must be kept).
+/// (RFC 6749 §3.1.2: the query of a registered URI must be kept). With no
+/// pairs, `uri` itself: not even an empty `?` is added.
 pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return uri.to_owned();
+    }
     match Url::parse(uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(pairs);
@@ -130,5 +134,17 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
         }
         // A registered URI always parses (checked at registration).
         Err(_) => uri.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_appended_and_nothing_is_added_without_pairs() {
+        assert_eq!(with_query("https://app.example/cb", &[("state", "a b")]), "https://app.example/cb?state=a+b");
+        assert_eq!(with_query("https://app.example/cb?x=1", &[("code", "c")]), "https://app.example/cb?x=1&code=c");
+        assert_eq!(with_query("https://app.example/bye", &[]), "https://app.example/bye");
     }
 }

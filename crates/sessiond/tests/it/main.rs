@@ -4,6 +4,7 @@
 
 mod api;
 mod at_rest;
+mod authorize_errors;
 mod backchannel;
 mod cli;
 mod cli_settings;
@@ -18,6 +19,7 @@ mod interop;
 mod keys;
 mod lapse;
 mod nginx;
+mod oidc_rp;
 mod pg;
 mod remote;
 mod revocation;

@@ -174,7 +174,7 @@ impl TestApp {
     }
 
     async fn register(&self, kind: ClientKind, grants: &[GrantType], scope: &str, resource_server: bool) -> TestClient {
-        let new = NewClient {
+        self.register_new(NewClient {
             name: "test".into(),
             kind,
             grant_types: grants.to_vec(),
@@ -185,7 +185,36 @@ impl TestApp {
             resource_server,
             first_party: false,
             backchannel_logout_session_required: false,
-        };
+        })
+        .await
+    }
+
+    /// A client that signs people in through the browser (authorization
+    /// code and refresh token), named `name`, with its redirect and
+    /// post-logout redirect URIs; not first-party, so consent is asked.
+    pub async fn code_flow_client(
+        &self,
+        name: &str,
+        kind: ClientKind,
+        redirect_uris: &[&str],
+        post_logout_redirect_uris: &[&str],
+    ) -> TestClient {
+        self.register_new(NewClient {
+            name: name.into(),
+            kind,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
+            post_logout_redirect_uris: post_logout_redirect_uris.iter().map(|u| u.to_string()).collect(),
+            backchannel_logout_uri: None,
+            scope: Scope::parse("api:read").unwrap(),
+            resource_server: false,
+            first_party: false,
+            backchannel_logout_session_required: false,
+        })
+        .await
+    }
+
+    async fn register_new(&self, new: NewClient) -> TestClient {
         let registered = accounts::register_client(&self.app, new).await.unwrap();
         TestClient {
             id: registered.client.id.to_string(),
@@ -295,6 +324,182 @@ impl TestApp {
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// A browser, as far as sessiond can tell: it keeps the cookies it is
+/// given (by hand, from `Set-Cookie`), sends them back, sends `Origin` on
+/// a POST as browsers do, and never follows a redirect by itself.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub origin: String,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// One answer as the browser saw it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new(t: &TestApp) -> Browser {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { http, origin: t.base.clone(), cookies: Default::default() }
+    }
+
+    /// The `Cookie` header this browser would send.
+    pub fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    /// A request carrying this browser's cookies (and nothing else).
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, url);
+        match self.cookies.is_empty() {
+            true => r,
+            false => r.header(reqwest::header::COOKIE, self.cookie_header()),
+        }
+    }
+
+    /// Sends `request`, keeps the cookies it sets (`Max-Age=0` deletes).
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        for set in headers.get_all(reqwest::header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            let deleted = attributes.split(';').any(|a| a.trim().eq_ignore_ascii_case("Max-Age=0"));
+            if deleted || value.is_empty() {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies.insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+        Page { status, headers, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let request = self.request(reqwest::Method::GET, url);
+        self.send(request).await
+    }
+
+    /// POSTs a form from one of the server's pages: cookies, and `Origin`.
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.request(reqwest::Method::POST, url).header(reqwest::header::ORIGIN, &self.origin).form(form);
+        self.send(request).await
+    }
+
+    /// Submits the form of `page` whose action is `action`, with its hidden
+    /// fields and `extra`.
+    pub async fn submit(&mut self, page: &Page, action: &str, extra: &[(&str, &str)]) -> Page {
+        let hidden = page.hidden_fields(action);
+        let mut form: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        form.extend_from_slice(extra);
+        let url = format!("{}{action}", self.origin);
+        self.post(&url, &form).await
+    }
+
+    /// Follows an authorization URL the way a person would: signs in when
+    /// the login page comes, allows when the consent page comes, and
+    /// returns the redirect back to the application (its `Location`).
+    pub async fn authorize(&mut self, url: &str, user: &str, password: &str) -> url::Url {
+        let mut page = self.get(url).await;
+        for _ in 0..3 {
+            if page.is_form("/login") {
+                page = self.submit(&page, "/login", &[("username", user), ("password", password)]).await;
+            } else if page.is_form("/consent") {
+                page = self.submit(&page, "/consent", &[("decision", "allow")]).await;
+            } else {
+                break;
+            }
+        }
+        assert!(page.status.is_redirection(), "expected a redirect back, got {}: {}", page.status, page.body);
+        url::Url::parse(&page.location().unwrap()).unwrap()
+    }
+}
+
+impl Page {
+    pub fn location(&self) -> Option<String> {
+        self.headers.get(reqwest::header::LOCATION).map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// Whether the page has a form posting to `action`.
+    pub fn is_form(&self, action: &str) -> bool {
+        self.body.contains(&format!("action=\"{action}\""))
+    }
+
+    /// The hidden fields of the form posting to `action`, unescaped.
+    pub fn hidden_fields(&self, action: &str) -> Vec<(String, String)> {
+        let start = self
+            .body
+            .find(&format!("action=\"{action}\""))
+            .unwrap_or_else(|| panic!("no form {action}: {}", self.body));
+        let form = &self.body[start..];
+        let form = &form[..form.find("</form>").unwrap()];
+        let mut fields = Vec::new();
+        for input in form.split("<input").skip(1) {
+            if !input.contains("type=\"hidden\"") {
+                continue;
+            }
+            let attr = |name: &str| {
+                let at = input.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+                html_unescape(&input[at..at + input[at..].find('"').unwrap()])
+            };
+            fields.push((attr("name"), attr("value")));
+        }
+        fields
+    }
+
+    /// One hidden field of the form posting to `action`.
+    pub fn hidden(&self, action: &str, name: &str) -> String {
+        let fields = self.hidden_fields(action);
+        fields.into_iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("no field {name}")).1
+    }
+
+    /// The query parameters of the redirect.
+    pub fn redirect_params(&self) -> std::collections::HashMap<String, String> {
+        let location = self.location().unwrap_or_else(|| panic!("no redirect ({}): {}", self.status, self.body));
+        url::Url::parse(&location).unwrap().query_pairs().into_owned().collect()
+    }
+}
+
+/// Undoes HTML escaping (`&amp;`, `&quot;`, `&#x2f;` …), as a browser does
+/// before it submits a field.
+pub fn html_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let entity_end = rest[at..].find(';').map(|e| at + e).unwrap();
+        let entity = &rest[at + 1..entity_end];
+        let c = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            e if e.starts_with("#x") || e.starts_with("#X") => {
+                char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap()
+            }
+            e if e.starts_with('#') => char::from_u32(e[1..].parse().unwrap()).unwrap(),
+            e => panic!("unknown entity &{e};"),
+        };
+        out.push(c);
+        rest = &rest[entity_end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A PKCE verifier and its S256 challenge (RFC 7636 §4.1, §4.2).
+pub fn pkce_pair() -> (String, String) {
+    use sha2::Digest;
+    let verifier = sessiond::secrets::random_token(32);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
 }
 
 pub fn s(v: &Value, key: &str) -> String {

@@ -16,7 +16,7 @@ use super::forms::{browser_session, check_csrf, csrf_field, see_other, with_cook
 use super::pages::{error_page, page};
 use crate::app::App;
 use crate::browser::with_query;
-use crate::domain::{Client, ClientId, EndReason};
+use crate::domain::{Client, ClientId, EndReason, SessionId};
 use crate::http::context::RequestContext;
 use crate::http::form::OAuthForm;
 use crate::sessions::{end_session, Actor};
@@ -90,7 +90,15 @@ async fn logout(
         (Some(h), Some(b)) => h.sid == b.session.id.as_str(),
         _ => false,
     };
-    let confirmed = posted && one("confirm") == Some("yes") && check_csrf(app, headers, form).is_ok();
+    // `confirm=yes` comes only from our confirmation page's form: like every
+    // form of ours, one without its CSRF token (or from another origin) is
+    // forged and refused with 403, not shown the page again.
+    let confirmed = posted && one("confirm") == Some("yes");
+    if confirmed {
+        if let Err(forged) = check_csrf(app, headers, form) {
+            return forged;
+        }
+    }
     if !tied && !confirmed {
         return confirmation_page(app, headers, form, client.as_deref());
     }
@@ -98,6 +106,15 @@ async fn logout(
         let actor = Actor { name: Some(b.user.name.clone()), ip: context.ip, user_agent: context.user_agent };
         if let Err(e) = end_session(app, &b.session.id, EndReason::Logout, &actor).await {
             return super::authorize::unavailable(&e);
+        }
+        // A re-authentication in this browser (prompt=login, max_age) opened
+        // a new session and left the earlier one live, and the application
+        // may hold tokens of that one: the session the hint names ends too
+        // when it is this same user's (ending is idempotent).
+        if let Some(h) = hint.as_ref().filter(|h| h.sid != b.session.id.as_str() && h.sub == b.user.id.as_str()) {
+            if let Err(e) = end_session(app, &SessionId::new(h.sid.as_str()), EndReason::Logout, &actor).await {
+                return super::authorize::unavailable(&e);
+            }
         }
     }
     let clear = cookies::set(app, &app.config.cookies.session, "", "Lax", Some(0));
