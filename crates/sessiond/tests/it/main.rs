@@ -14,6 +14,7 @@ mod hardening;
 mod interop;
 mod keys;
 mod lapse;
+mod pages;
 mod pg;
 mod remote;
 mod revocation;
