@@ -4,6 +4,7 @@
 
 mod api;
 mod at_rest;
+mod browser;
 mod cli;
 mod cli_settings;
 mod cluster;

@@ -173,7 +173,7 @@ impl TestApp {
     }
 
     async fn register(&self, kind: ClientKind, grants: &[GrantType], scope: &str, resource_server: bool) -> TestClient {
-        let new = NewClient {
+        self.register_client(NewClient {
             name: "test".into(),
             kind,
             grant_types: grants.to_vec(),
@@ -183,7 +183,38 @@ impl TestApp {
             scope: Scope::parse(scope).unwrap(),
             resource_server,
             first_party: false,
-        };
+        })
+        .await
+    }
+
+    /// A confidential client that signs people in through the browser
+    /// (authorization code, with refresh tokens), named `name` on the
+    /// login and consent pages, answered at `redirect_uri` and allowed to
+    /// send the browser to `post_logout_redirect_uri` after RP-initiated
+    /// logout. A `first_party` client skips the consent page.
+    pub async fn browser_client(
+        &self,
+        name: &str,
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        first_party: bool,
+    ) -> TestClient {
+        self.register_client(NewClient {
+            name: name.into(),
+            kind: ClientKind::Confidential,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec![redirect_uri.into()],
+            post_logout_redirect_uris: vec![post_logout_redirect_uri.into()],
+            backchannel_logout_uri: None,
+            scope: Scope::parse("api:read").unwrap(),
+            resource_server: false,
+            first_party,
+        })
+        .await
+    }
+
+    /// Registers `new` through the same operation as the CLI.
+    pub async fn register_client(&self, new: NewClient) -> TestClient {
         let registered = accounts::register_client(&self.app, new).await.unwrap();
         TestClient {
             id: registered.client.id.to_string(),
