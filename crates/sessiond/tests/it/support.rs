@@ -174,7 +174,7 @@ impl TestApp {
     }
 
     async fn register(&self, kind: ClientKind, grants: &[GrantType], scope: &str, resource_server: bool) -> TestClient {
-        self.register_new(NewClient {
+        self.register_client(NewClient {
             name: "test".into(),
             kind,
             grant_types: grants.to_vec(),
@@ -199,22 +199,24 @@ impl TestApp {
         redirect_uris: &[&str],
         post_logout_redirect_uris: &[&str],
     ) -> TestClient {
-        self.register_new(NewClient {
-            name: name.into(),
-            kind,
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
-            post_logout_redirect_uris: post_logout_redirect_uris.iter().map(|u| u.to_string()).collect(),
-            backchannel_logout_uri: None,
-            scope: Scope::parse("api:read").unwrap(),
-            resource_server: false,
-            first_party: false,
-            backchannel_logout_session_required: false,
-        })
-        .await
+        self.register_client(code_flow(name, kind, redirect_uris, post_logout_redirect_uris)).await
     }
 
-    async fn register_new(&self, new: NewClient) -> TestClient {
+    /// A confidential code-flow client with one redirect and one
+    /// post-logout URI; a `first_party` client skips the consent page.
+    pub async fn browser_client(
+        &self,
+        name: &str,
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+        first_party: bool,
+    ) -> TestClient {
+        let new = code_flow(name, ClientKind::Confidential, &[redirect_uri], &[post_logout_redirect_uri]);
+        self.register_client(NewClient { first_party, ..new }).await
+    }
+
+    /// Registers `new` through the same operation as the CLI.
+    pub async fn register_client(&self, new: NewClient) -> TestClient {
         let registered = accounts::register_client(&self.app, new).await.unwrap();
         TestClient {
             id: registered.client.id.to_string(),
@@ -504,4 +506,26 @@ pub fn pkce_pair() -> (String, String) {
 
 pub fn s(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_else(|| panic!("{key} missing in {v}")).to_owned()
+}
+
+/// A code-flow client's registration: authorization code and refresh
+/// token, `api:read`, not first-party.
+pub fn code_flow(
+    name: &str,
+    kind: ClientKind,
+    redirect_uris: &[&str],
+    post_logout_redirect_uris: &[&str],
+) -> NewClient {
+    NewClient {
+        name: name.into(),
+        kind,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
+        post_logout_redirect_uris: post_logout_redirect_uris.iter().map(|u| u.to_string()).collect(),
+        backchannel_logout_uri: None,
+        scope: Scope::parse("api:read").unwrap(),
+        resource_server: false,
+        first_party: false,
+        backchannel_logout_session_required: false,
+    }
 }

@@ -98,10 +98,13 @@ pub async fn user(State(app): State<Arc<App>>, headers: HeaderMap, Path(name): P
         Err(e) => return unavailable(&e),
     };
     let now = app.clock.now();
-    let sessions = match app.store.live_sessions(Some(&user.id), None, 1000, now).await {
+    let mut sessions = match app.store.live_sessions(Some(&user.id), None, 1000, now).await {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
+    // The newest first, as on the account page (the store lists by id,
+    // which is random).
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     let mut rows = Vec::with_capacity(sessions.len());
     for s in &sessions {
         rows.push(SessionRow::new(&app, s, s.id == admin.session.id).await);

@@ -1,7 +1,7 @@
 //! Server-rendered pages: templates from `templates/` (minijinja, every
 //! value HTML-escaped), served with the headers every page with personal
 //! data needs — never cached, never framed, no inline script allowed, no
-//! referrer leaked.
+//! referrer leaked to another site.
 use std::sync::OnceLock;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -71,7 +71,11 @@ pub fn with_page_headers(mut response: Response) -> Response {
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send
+    // `Origin: null` with every form a page posts (Fetch, "append a request
+    // `Origin` header"), and the CSRF check refuses it. Other sites still
+    // get no referrer (base.html's meta tag says the same).
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 
