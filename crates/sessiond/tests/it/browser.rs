@@ -518,16 +518,8 @@ async fn code_flow_with_consent_then_sso_and_prompt_none() {
     assert_eq!(claims_first["username"], "alice");
     assert!(e.t.active(&e.rs, &first.access).await);
 
-    // The code is single-use: presenting it again is refused.
-    let code = back.param("code").unwrap();
-    let callback = e.rp.callback();
-    let again = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", callback.as_str()),
-        ("code_verifier", auth.verifier.as_str()),
-    ];
-    assert_eq!(e.t.token(&client, &again).await.0, StatusCode::BAD_REQUEST);
+    let first_code = back.param("code").unwrap();
+    let first_verifier = auth.verifier.clone();
 
     // SSO: the same browser gets a code at once, no form, no consent.
     let auth = e.authorization(&client, &[]);
@@ -549,6 +541,21 @@ async fn code_flow_with_consent_then_sso_and_prompt_none() {
     assert_eq!(back.param("error").as_deref(), Some("access_denied"));
     assert_eq!(back.param("state").as_deref(), Some(auth.state.as_str()));
     assert_eq!(back.param("code"), None);
+
+    // The code is single-use: presenting it again is refused, and the
+    // session it was issued in ends (someone else holds a copy of what it
+    // issued): its tokens die and the browser is asked to sign in again.
+    let callback = e.rp.callback();
+    let again = [
+        ("grant_type", "authorization_code"),
+        ("code", first_code.as_str()),
+        ("redirect_uri", callback.as_str()),
+        ("code_verifier", first_verifier.as_str()),
+    ];
+    assert_eq!(e.t.token(&client, &again).await.0, StatusCode::BAD_REQUEST);
+    assert!(!e.t.active(&e.rs, &first.access).await);
+    let auth = e.authorization(&client, &[]);
+    e.browser.follow("alice", &auth.url).await.expect("login");
 
     // prompt=none in a browser without a session: login_required at the
     // redirect URI, with the state, and no page shown.
