@@ -13,6 +13,7 @@ mod errors;
 mod feed;
 mod forward_auth;
 mod grants;
+mod guard;
 mod hardening;
 mod interop;
 mod keys;
