@@ -42,9 +42,12 @@ pub(crate) async fn follow(shared: Arc<Shared>) {
     let mut backoff = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
     let mut failures = 0u32;
     loop {
-        let mut connected = false;
-        let outcome = follow_once(&shared, &mut connected).await;
-        if connected {
+        let mut streaming = false;
+        let outcome = follow_once(&shared, &mut streaming).await;
+        // Only a stream that opened counts as a connection that worked: a
+        // snapshot alone must not reset the back-off, or a stream endpoint
+        // that keeps failing would cost a snapshot every 100 ms.
+        if streaming {
             if failures > 0 {
                 tracing::info!(position = shared.position(), "following sessiond's revocation feed again");
             }
@@ -68,8 +71,8 @@ pub(crate) async fn follow(shared: Arc<Shared>) {
 }
 
 /// One connection: snapshot, then the stream until it ends or fails.
-/// `connected` is set once the snapshot confirmed the index current.
-async fn follow_once(shared: &Shared, connected: &mut bool) -> Result<(), FetchError> {
+/// `streaming` is set once the stream has opened.
+async fn follow_once(shared: &Shared, streaming: &mut bool) -> Result<(), FetchError> {
     let o = &shared.options;
     let since = shared.position();
     let url = format!("{}?since={since}", o.url(SNAPSHOT_PATH));
@@ -78,7 +81,6 @@ async fn follow_once(shared: &Shared, connected: &mut bool) -> Result<(), FetchE
     shared.validator.apply(&snapshot.entries);
     shared.advance(snapshot.position);
     shared.freshness.confirm(Instant::now());
-    *connected = true;
 
     let url = o.url(STREAM_PATH);
     let request = shared
@@ -94,6 +96,7 @@ async fn follow_once(shared: &Shared, connected: &mut bool) -> Result<(), FetchE
     if response.status() != StatusCode::OK {
         return Err(FetchError::Status { url, status: response.status() });
     }
+    *streaming = true;
 
     let idle = o.staleness_bound.max(2 * SERVER_HEARTBEAT);
     let mut parser = SseParser::new();
