@@ -23,12 +23,12 @@
 //!
 //! With the `layer` feature, a resource server gets the rest too:
 //!
-//! * [`Guard`]: fetches sessiond's keys, follows its revocation feed into
+//! * `Guard`: fetches sessiond's keys, follows its revocation feed into
 //!   the validator's index, and fails closed when it cannot confirm the
 //!   index is current.
-//! * [`GuardLayer`]: a tower layer (for axum or any tower service) that
+//! * `GuardLayer`: a tower layer (for axum or any tower service) that
 //!   answers RFC 6750 challenges itself and hands good requests on with
-//!   their [`Claims`], which axum handlers take as an argument.
+//!   their `Claims`, which axum handlers take as an argument.
 //!
 //! The core crate has no HTTP client; everything that talks to sessiond is
 //! behind that feature.
