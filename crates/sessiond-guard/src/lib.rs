@@ -21,6 +21,18 @@
 //! * [`low_s`]: the one ES256 signature form accepted, and the arithmetic
 //!   that signers use to produce it.
 //!
+//! With the `layer` feature, a resource server gets the rest too:
+//!
+//! * `Guard`: fetches sessiond's keys, follows its revocation feed into
+//!   the validator's index, and fails closed when it cannot confirm the
+//!   index is current.
+//! * `GuardLayer`: a tower layer (for axum or any tower service) that
+//!   answers RFC 6750 challenges itself and hands good requests on with
+//!   their `Claims`, which axum handlers take as an argument.
+//!
+//! The core crate has no HTTP client; everything that talks to sessiond is
+//! behind that feature.
+//!
 //! ```
 //! use sessiond_guard::{KeySet, Verifier};
 //! let jwks = r#"{"keys":[]}"#;
@@ -32,6 +44,8 @@
 
 mod cache;
 mod claims;
+#[cfg(feature = "layer")]
+mod guard;
 mod index;
 mod jwk;
 pub mod low_s;
@@ -41,6 +55,11 @@ mod verify;
 
 pub use cache::VerifiedCache;
 pub use claims::AccessClaims;
+#[cfg(feature = "layer")]
+pub use guard::{
+    Claims, Denial, Guard, GuardBuilder, GuardError, GuardLayer, GuardService, MissingClaims, StalePolicy,
+    DEFAULT_JWKS_MIN_REFETCH, DEFAULT_JWKS_REFRESH, DEFAULT_LEEWAY, DEFAULT_STALENESS_BOUND,
+};
 pub use index::{Revocation, RevocationIndex, RevocationKind};
 pub use jwk::{Jwk, JwkError, KeySet, SigningAlgorithm};
 pub use validator::{Rejection, Validator, DEFAULT_CACHE_CAPACITY};

@@ -182,7 +182,11 @@ pub fn free_port() -> u16 {
 
 /// Starts `sessiond serve` and reads its banner up to the line that ends it.
 pub fn serve(dir: &TestData, configure: impl FnOnce(&mut Command)) -> Server {
-    let port = free_port();
+    serve_on(dir, free_port(), configure)
+}
+
+/// The same on a given port (to restart a server where its clients expect it).
+pub fn serve_on(dir: &TestData, port: u16, configure: impl FnOnce(&mut Command)) -> Server {
     let mut cmd = sessiond(dir);
     cmd.args(["--listen", &format!("127.0.0.1:{port}")]);
     configure(&mut cmd);

@@ -15,6 +15,7 @@ mod errors;
 mod feed;
 mod forward_auth;
 mod grants;
+mod guard;
 mod hardening;
 mod interop;
 mod keys;
