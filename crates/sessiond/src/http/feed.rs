@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::Json;
 use futures_util::Stream;
 use serde::Serialize;
@@ -124,12 +124,14 @@ pub async fn stream(
     // Subscribe before reading the backlog, so nothing falls between them.
     let live = app.subscribe_log();
     let backlog = entries_after(&app, since).await?;
-    let state = StreamState { app, live, pending: backlog.into(), last: since };
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = StreamState { app, live, pending: backlog.into(), last: since, beat };
     let events = futures_util::stream::unfold(state, |mut s| async move {
-        let entry = s.next().await?;
-        Some((Ok(event(&entry)), s))
+        let item = s.next().await?;
+        Some((Ok(item), s))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
+    Ok(Sse::new(events))
 }
 
 fn event(r: &Revocation) -> Event {
@@ -142,23 +144,37 @@ struct StreamState {
     live: tokio::sync::broadcast::Receiver<Revocation>,
     pending: std::collections::VecDeque<Revocation>,
     last: i64,
+    beat: tokio::time::Interval,
 }
 
 impl StreamState {
-    /// The next entry after `last`: from the backlog, then as the log is
-    /// read; a subscriber that fell behind reads the store again. `None`
-    /// ends the stream (the server is going away, or the store failed: the
-    /// client reconnects with `Last-Event-ID`).
-    async fn next(&mut self) -> Option<Revocation> {
+    /// The next event: an entry after `last` (from the backlog, then as
+    /// the log is read; a subscriber that fell behind reads the store
+    /// again), or a heartbeat. A heartbeat is sent only while this server
+    /// can vouch that its own view of the log is current: a follower that
+    /// hears none for its staleness bound fails closed rather than trust a
+    /// server cut off from the log. `None` ends the stream (the server is
+    /// going away, or the store failed: the client reconnects with
+    /// `Last-Event-ID`).
+    async fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(r) = self.pending.pop_front() {
                 if r.seq > self.last {
                     self.last = r.seq;
-                    return Some(r);
+                    return Some(event(&r));
                 }
                 continue;
             }
-            match self.live.recv().await {
+            let received = tokio::select! {
+                received = self.live.recv() => received,
+                _ = self.beat.tick() => {
+                    if self.app.is_current() {
+                        return Some(Event::default().comment("heartbeat"));
+                    }
+                    continue;
+                }
+            };
+            match received {
                 Ok(r) => self.pending.push_back(r),
                 Err(RecvError::Lagged(_)) => match entries_after(&self.app, self.last).await {
                     Ok(missed) => self.pending.extend(missed),
