@@ -37,6 +37,8 @@ bench_client() {
     local name=$1 db=${2:-}
     local env=()
     [ -n "$db" ] && env=(SESSIOND_DATABASE_URL="$db" SESSIOND_MASTER_KEY="$MASTER_KEY")
+    # Management commands need initialised data (they never create it).
+    env "${env[@]}" "$BIN" --data-dir "$WORK/$name" --issuer "http://127.0.0.1" init >/dev/null
     env "${env[@]}" "$BIN" --data-dir "$WORK/$name" client add bench --grant client_credentials --scope api:read --json |
         python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["client_id"], c["client_secret"])'
 }

@@ -106,6 +106,7 @@ phase() {
     local name=$1 port=$2
     shift 2
     local data="$WORK/$name"
+    "$BIN" --data-dir "$data" init >/dev/null
     printf 'bob-real-password\n' | "$BIN" --data-dir "$data" user add bob --password-stdin >/dev/null
     printf 'alice-real-password\n' | "$BIN" --data-dir "$data" user add alice --password-stdin >/dev/null
     read -r id secret < <("$BIN" --data-dir "$data" client add flood --confidential --grant password --json |
