@@ -297,3 +297,43 @@ async fn a_delivery_pending_when_the_server_is_killed_is_sent_after_restart() {
     let got = receiver.wait_for(1, None).await;
     assert_eq!(s(&claims(&got[0]), "sid"), s(&claims(&access), "sid"));
 }
+
+#[tokio::test]
+async fn a_reused_code_ends_its_session_and_the_application_hears_of_it() {
+    let t = TestApp::spawn().await;
+    let (receiver, uri) = Receiver::start(0).await;
+    let callback = "http://127.0.0.1:9/callback";
+    let mut new = crate::support::code_flow("rp", ClientKind::Confidential, &[callback], &[]);
+    new.backchannel_logout_uri = Some(uri);
+    new.first_party = true;
+    let client = t.register_client(new).await;
+    t.user("alice", "alice password").await;
+    let (verifier, challenge) = crate::support::pkce_pair();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", callback),
+            ("scope", "openid"),
+            ("state", "st"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let mut browser = crate::support::Browser::new(&t);
+    let back = browser.authorize(&format!("{}/oauth2/authorize?{query}", t.base), "alice", "alice password").await;
+    let code = back.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", callback),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, tokens) = t.token(&client, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert!(receiver.received().is_empty());
+    assert_eq!(t.token(&client, &form).await.0, StatusCode::BAD_REQUEST);
+    let got = receiver.wait_for(1, None).await;
+    let logout = verify(&t, &got[0], &client).await;
+    assert_eq!(logout["sid"], claims(&s(&tokens, "access_token"))["sid"]);
+}
