@@ -3,12 +3,12 @@
 //! access token, an ID token when `openid` was asked for, and a refresh
 //! token when the client may refresh — all belonging to the browser's
 //! session, so ending the session ends them.
-use super::{require_grant, GrantError, TokenResponse};
+use super::{mint_session_token, require_grant, GrantError, TokenResponse};
 use crate::app::App;
 use crate::domain::{pkce_matches, AuditEvent, AuditKind, Client, GrantId, GrantType, SignInContext};
 use crate::secrets::{self, Secret};
-use crate::store::{Grant, NewRefreshToken, Redemption};
-use crate::tokens::{mint_access_token, mint_id_token, AccessTokenSpec, IdTokenSpec};
+use crate::store::{NewRefreshToken, Redemption};
+use crate::tokens::{mint_id_token, IdTokenSpec};
 
 /// A parsed code exchange.
 #[derive(Debug)]
@@ -55,31 +55,24 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
     let grant_id = GrantId::new(secrets::new_id());
     let refresh = client.allows(GrantType::RefreshToken).then(Secret::generate);
     let stored_refresh = refresh.as_ref().map(|r| NewRefreshToken { hash: r.hash(), created_at: now });
-    // The grant to create; its session and scope come from the code.
-    let (session_id, scope, nonce) = match &pending {
-        Some(c) => (c.session_id.clone(), c.scope.clone(), c.nonce.clone()),
-        None => (crate::domain::SessionId::new(""), crate::domain::Scope::default(), None),
-    };
-    let grant =
-        Grant { id: grant_id, session_id, client_id: client.id.clone(), scope, created_at: now, revoked_at: None };
     let event = AuditEvent {
         client_id: Some(client.id.to_string()),
         ip: req.context.ip.clone(),
         user_agent: req.context.user_agent.clone(),
         ..AuditEvent::new(AuditKind::CodeExchanged, now)
     };
-    let (session, grant, user) = match app
+    let (session, grant, user, nonce) = match app
         .store
-        .redeem_code(&hash, &client.id, &grant, stored_refresh.as_ref(), now, app.session_policy())
+        .redeem_code(&hash, &client.id, &grant_id, stored_refresh.as_ref(), now, app.session_policy())
         .await?
     {
-        Redemption::Redeemed { session, grant, user } => (session, grant, user),
+        Redemption::Redeemed { session, grant, user, nonce } => (session, grant, user, nonce),
         Redemption::Reused { revocations } => {
             app.apply_revocations(&revocations);
-            tracing::warn!(client_id = %client.id, "authorization code reuse; the tokens issued from it are revoked");
+            tracing::warn!(client_id = %client.id, "authorization code reuse; the session it was issued in is ended");
             app.audit(AuditEvent {
                 kind: Some(AuditKind::CodeReuse),
-                detail: Some("a used authorization code was presented; its tokens were revoked".into()),
+                detail: Some("a used authorization code was presented; its session was ended".into()),
                 ..event
             })
             .await;
@@ -87,17 +80,8 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
         }
         Redemption::Rejected => return Err(GrantError::InvalidGrant(INVALID_CODE)),
     };
-    let spec = AccessTokenSpec {
-        subject: user.id.as_str(),
-        client_id: &client.id,
-        scope: &grant.scope,
-        session: Some((&session.id, &grant.id)),
-        username: Some(&user.name),
-        ttl: app.config.access_token_ttl,
-        not_after: Some(session.expires_at()),
-    };
+    let minted = mint_session_token(app, now, &user, &client.id, &grant.scope, &session, &grant.id)?;
     let keys = app.keys();
-    let minted = mint_access_token(&keys, now, spec)?;
     let id_token = if grant.scope.contains("openid") {
         let spec = IdTokenSpec {
             subject: user.id.as_str(),

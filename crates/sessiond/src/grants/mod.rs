@@ -17,7 +17,9 @@ pub use refresh::{refresh, RefreshRequest};
 pub use request::{exchange, TokenRequest};
 pub use response::{GrantError, Refusal, TokenResponse, BAD_CREDENTIALS};
 
-use crate::domain::{Client, Scope};
+use crate::app::App;
+use crate::domain::{Client, ClientId, GrantId, Scope, Session, UnixTime, User};
+use crate::tokens::{mint_access_token, AccessTokenSpec, MintedAccessToken};
 
 /// The scope to grant: the requested one if the client may have all of it,
 /// else the client's registered scope when none is requested (RFC 6749 §3.3).
@@ -33,6 +35,31 @@ fn resolve_scope(requested: Option<&str>, allowed: &Scope) -> Result<Scope, Gran
             }
         }
     }
+}
+
+/// The access token of a user's session: it names the session and grant
+/// (`sid`, `gid`), and its `exp` never passes the session's expiry, so that
+/// checking `exp` enforces the session's timeouts on every validation.
+/// Every grant that acts for a user mints through here.
+fn mint_session_token(
+    app: &App,
+    now: UnixTime,
+    user: &User,
+    client: &ClientId,
+    scope: &Scope,
+    session: &Session,
+    grant: &GrantId,
+) -> Result<MintedAccessToken, GrantError> {
+    let spec = AccessTokenSpec {
+        subject: user.id.as_str(),
+        client_id: client,
+        scope,
+        session: Some((&session.id, grant)),
+        username: Some(&user.name),
+        ttl: app.config.access_token_ttl,
+        not_after: Some(session.expires_at()),
+    };
+    Ok(mint_access_token(&app.keys(), now, spec)?)
 }
 
 fn require_grant(client: &Client, grant: crate::domain::GrantType) -> Result<(), GrantError> {

@@ -1,13 +1,12 @@
 //! `password` (RFC 6749 §4.3): for legacy applications that trade a user's
 //! name and password for tokens. Opt-in per client. Every successful
 //! sign-in creates a session; its tokens name it in `sid`.
-use super::{require_grant, resolve_scope, GrantError, Refusal, TokenResponse};
+use super::{mint_session_token, require_grant, resolve_scope, GrantError, Refusal, TokenResponse};
 use crate::app::App;
 use crate::domain::{name_hint, AuditEvent, AuditKind, Client, GrantType, Session, SignInContext, User};
 use crate::login;
 use crate::secrets::Secret;
 use crate::sessions::{open_session, OpenError, OpenedSession};
-use crate::tokens::{mint_access_token, AccessTokenSpec};
 
 /// A parsed password-grant request.
 #[derive(Debug)]
@@ -79,16 +78,7 @@ async fn sign_in(
     })?;
     let OpenedSession { session, grant, refresh } = opened;
     let now = session.created_at;
-    let spec = AccessTokenSpec {
-        subject: user.id.as_str(),
-        client_id: &client.id,
-        scope,
-        session: Some((&session.id, &grant.id)),
-        username: Some(&user.name),
-        ttl: app.config.access_token_ttl,
-        not_after: Some(session.expires_at()),
-    };
-    let minted = mint_access_token(&app.keys(), now, spec)?;
+    let minted = mint_session_token(app, now, &user, &client.id, scope, &session, &grant.id)?;
     let response = TokenResponse {
         expires_in: minted.expires_in(),
         access_token: minted.token,

@@ -1,11 +1,10 @@
 //! `refresh_token` (RFC 6749 §6) with rotation on every use and reuse
 //! detection (RFC 9700 §4.14.2; design invariant 5).
-use super::{require_grant, GrantError, TokenResponse};
+use super::{mint_session_token, require_grant, GrantError, TokenResponse};
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, Client, GrantType, Scope, SignInContext};
 use crate::secrets::Secret;
 use crate::store::{NewRefreshToken, RejectReason, Rotation};
-use crate::tokens::{mint_access_token, AccessTokenSpec};
 
 /// A parsed refresh request.
 #[derive(Debug)]
@@ -71,16 +70,7 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
     // §6: the new access token may have a narrower scope, never a wider one
     // (the store has checked the subset).
     let scope = requested.unwrap_or_else(|| grant.scope.clone());
-    let spec = AccessTokenSpec {
-        subject: user.id.as_str(),
-        client_id: &client.id,
-        scope: &scope,
-        session: Some((&session.id, &grant.id)),
-        username: Some(&user.name),
-        ttl: app.config.access_token_ttl,
-        not_after: Some(session.expires_at()),
-    };
-    let minted = mint_access_token(&app.keys(), now, spec)?;
+    let minted = mint_session_token(app, now, &user, &client.id, &scope, &session, &grant.id)?;
     app.audit(AuditEvent {
         actor: Some(user.name.clone()),
         user_id: Some(user.id.to_string()),

@@ -124,9 +124,11 @@ pub enum Redemption {
         grant: Grant,
         /// The user.
         user: User,
+        /// The authorization request's `nonce`, for the ID token.
+        nonce: Option<String>,
     },
-    /// The code was redeemed before: the grant that redemption created is
-    /// now revoked, with every token issued from it (RFC 6749 §4.1.2).
+    /// The code was redeemed before: the session it was issued in has ended,
+    /// with every token issued from the code (RFC 6749 §4.1.2).
     Reused {
         /// The revocations appended (empty if it was revoked already).
         revocations: Vec<Revocation>,

@@ -7,8 +7,8 @@ use super::{
     RefreshRevocation, RefreshTokenInfo, Rotation, SessionSelector, SignInOutcome, StoreError, StoredCode,
 };
 use crate::domain::{
-    AuditEvent, AuditFilter, Client, ClientId, EndReason, Scope, Session, SessionId, SessionPolicy, TokenBounds,
-    TokenSettings, UnixTime, User, UserId,
+    AuditEvent, AuditFilter, Client, ClientId, EndReason, GrantId, Scope, Session, SessionId, SessionPolicy,
+    TokenBounds, TokenSettings, UnixTime, User, UserId,
 };
 use crate::tokens::StoredKey;
 
@@ -125,14 +125,15 @@ pub trait BrowserStore {
     /// A code that is unused and unexpired at `now`, for its checks
     /// (client, redirect URI, PKCE) before redeeming it.
     async fn code(&self, code_hash: &[u8; 32], now: UnixTime) -> Result<Option<StoredCode>, StoreError>;
-    /// Spends a code issued to `client_id` and creates `grant` (with
-    /// `refresh`) in its session, if the session and user are live; or, for
-    /// a code spent before, revokes the grant that redemption created.
+    /// Spends a code issued to `client_id` and creates grant `grant_id`
+    /// (with `refresh`) in its session, with its scope, if the session and
+    /// user are live; or, for a code spent before, ends the session it was
+    /// issued in.
     async fn redeem_code(
         &self,
         code_hash: &[u8; 32],
         client_id: &ClientId,
-        grant: &Grant,
+        grant_id: &GrantId,
         refresh: Option<&NewRefreshToken>,
         now: UnixTime,
         policy: &SessionPolicy,

@@ -3,9 +3,9 @@ use async_trait::async_trait;
 use sessiond_guard::{Revocation, RevocationKind};
 use sqlx::Row;
 
-use super::sessions::{insert_grant, insert_refresh_token, session_in};
+use super::sessions::{insert_grant, insert_refresh_token, session_in, touch_session};
 use super::{append_revocations_in, conflict, done, rows, SqlStore};
-use crate::domain::{ClientId, EndReason, Scope, Session, SessionPolicy, UnixTime, UserId};
+use crate::domain::{ClientId, EndReason, GrantId, Scope, Session, SessionPolicy, UnixTime, UserId};
 use crate::store::{
     BrowserStore, Grant, NewCode, NewRefreshToken, NewRevocation, Redemption, SessionSelector, SessionStore,
     StoreError, StoredCode,
@@ -62,7 +62,7 @@ impl BrowserStore for SqlStore {
         &self,
         code_hash: &[u8; 32],
         client_id: &ClientId,
-        grant: &Grant,
+        grant_id: &GrantId,
         refresh: Option<&NewRefreshToken>,
         now: UnixTime,
         policy: &SessionPolicy,
@@ -72,17 +72,16 @@ impl BrowserStore for SqlStore {
         // concurrent redemptions exactly one changes the row.
         let spent = sqlx::query(
             "UPDATE authorization_codes SET used_at = $1, grant_id = $2
-             WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 AND client_id = $4",
+             WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 AND client_id = $4
+             RETURNING session_id, scope, nonce",
         )
         .bind(now.0)
-        .bind(grant.id.as_str())
+        .bind(grant_id.as_str())
         .bind(code_hash.to_vec())
         .bind(client_id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !spent {
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(spent) = spent else {
             let earlier: Option<(Option<i64>, String, String)> =
                 sqlx::query("SELECT used_at, client_id, session_id FROM authorization_codes WHERE code_hash = $1")
                     .bind(code_hash.to_vec())
@@ -102,7 +101,17 @@ impl BrowserStore for SqlStore {
                 }
                 _ => Ok(Redemption::Rejected),
             };
-        }
+        };
+        let scope: String = spent.try_get("scope")?;
+        let grant = Grant {
+            id: grant_id.clone(),
+            session_id: crate::domain::SessionId::new(spent.try_get::<String, _>("session_id")?),
+            client_id: client_id.clone(),
+            scope: Scope::parse(&scope).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: now,
+            revoked_at: None,
+        };
+        let nonce: Option<String> = spent.try_get("nonce")?;
         let session = session_in(&mut tx, &grant.session_id).await?;
         let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
         let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
@@ -114,29 +123,16 @@ impl BrowserStore for SqlStore {
             return done(tx, Redemption::Rejected).await;
         }
         // Signing in to an application is activity: the idle expiry moves on.
-        // The session stays live only while this commit sees it unended (on
-        // PostgreSQL an ending that committed after the read above is seen
-        // here through the row lock).
-        let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
-        let touched = sqlx::query(
-            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND ended_at IS NULL",
-        )
-        .bind(now.0)
-        .bind(idle.0)
-        .bind(session.id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if touched == 0 {
+        let Some(idle) = touch_session(&mut tx, &session, now, policy).await? else {
             return done(tx, Redemption::Rejected).await;
-        }
-        insert_grant(&mut tx, grant).await?;
+        };
+        insert_grant(&mut tx, &grant).await?;
         if let Some(refresh) = refresh {
-            insert_refresh_token(&mut tx, refresh, grant, session.absolute_expires_at).await?;
+            insert_refresh_token(&mut tx, refresh, &grant, session.absolute_expires_at).await?;
         }
         tx.commit().await?;
         let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
-        Ok(Redemption::Redeemed { session, grant: grant.clone(), user })
+        Ok(Redemption::Redeemed { session, grant, user, nonce })
     }
 
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Scope>, StoreError> {

@@ -48,6 +48,29 @@ pub(super) async fn insert_grant(tx: &mut Tx<'_>, grant: &Grant) -> Result<(), S
     Ok(())
 }
 
+/// Records use of a session at `now` (last seen, and the idle expiry moved
+/// on); the new idle expiry, or `None` if the session has ended. Only a
+/// session still live at this write counts: on PostgreSQL an ending that
+/// committed after the caller read the session is seen here (the row lock
+/// waits for it), so no token is minted for it.
+pub(super) async fn touch_session(
+    tx: &mut Tx<'_>,
+    session: &Session,
+    now: UnixTime,
+    policy: &SessionPolicy,
+) -> Result<Option<UnixTime>, StoreError> {
+    let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
+    let touched =
+        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND ended_at IS NULL")
+            .bind(now.0)
+            .bind(idle.0)
+            .bind(session.id.as_str())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    Ok((touched == 1).then_some(idle))
+}
+
 pub(super) async fn session_in(tx: &mut Tx<'_>, id: &SessionId) -> Result<Session, StoreError> {
     let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLUMNS);
     rows::session(&sqlx::query(&sql).bind(id.as_str()).fetch_one(&mut **tx).await?)
@@ -230,22 +253,9 @@ impl SessionStore for SqlStore {
             // Rolling back undoes the consumption: the token stays usable.
             return done(tx, Rotation::Rejected(RejectReason::ScopeExceeded)).await;
         }
-        let idle = policy.idle_expiry_after_use(now, session.absolute_expires_at);
-        // Only a session still live at this write: on PostgreSQL a session
-        // ended by a transaction that committed after the read above is seen
-        // here (the row lock waits for it), and no token is minted for it.
-        let touched = sqlx::query(
-            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND ended_at IS NULL",
-        )
-        .bind(now.0)
-        .bind(idle.0)
-        .bind(session.id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if touched == 0 {
+        let Some(idle) = touch_session(&mut tx, &session, now, policy).await? else {
             return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
-        }
+        };
         insert_refresh_token(&mut tx, next, &grant, session.absolute_expires_at).await?;
         tx.commit().await?;
         let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
