@@ -208,3 +208,25 @@ async fn ending_a_session_reports_the_clients_that_held_grants_in_it() {
     assert_eq!(rest.len(), 1, "only the live session remained");
     assert_eq!(rest[0].clients.iter().map(|c| c.as_str()).collect::<Vec<_>>(), [mobile.id.as_str()]);
 }
+
+#[tokio::test]
+async fn a_signed_in_user_who_is_not_an_administrator_cannot_use_the_admin_forms() {
+    let t = TestApp::spawn().await;
+    t.user("alice", "alice password").await;
+    t.user("bob", "bob password").await;
+    let mut browser = crate::support::Browser::new(&t);
+    let login = browser.get(&t.url("/login")).await;
+    let account = browser.submit(&login, "/login", &[("username", "alice"), ("password", "alice password")]).await;
+    assert_eq!(account.status, StatusCode::SEE_OTHER, "{}", account.body);
+    let page = browser.get(&t.url("/account")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // A valid CSRF token and a live session, but no administrator.
+    let refused = browser.submit(&page, "/account/sessions/end-others", &[]).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "alice's own form works");
+    let page = browser.get(&t.url("/account")).await;
+    let csrf = page.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let refused = browser.post(&t.url("/admin/users/bob/disable"), &[("csrf", csrf.as_str())]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let bob = t.app.store.user_by_name("bob").await.unwrap().unwrap();
+    assert!(bob.is_enabled(), "nothing was done");
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::authorize::unavailable;
 use super::cookies;
-use super::forms::{browser_session, check_csrf, csrf_field, see_other, with_cookies, PageForm};
+use super::forms::{browser_session, csrf_field, see_other, with_cookies, SignedInForm};
 use super::pages::{error_page, page};
 use crate::accounts::{self, KeepSessions};
 use crate::app::App;
@@ -135,28 +135,13 @@ async fn render(
     with_cookies(page(status, "account.html", ctx), set)
 }
 
-/// The signed-in browser and a checked form, or the response that refuses.
-async fn acting(
-    app: &App,
-    headers: &HeaderMap,
-    form: &crate::http::form::OAuthForm,
-) -> Result<BrowserSession, Response> {
-    check_csrf(app, headers, form)?;
-    browser_session(app, headers).await.ok_or_else(|| see_other("/login"))
-}
-
 /// `POST /account/sessions/{sid}/end`.
 pub async fn end_one(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
     Path(sid): Path<String>,
-    PageForm(form): PageForm,
+    SignedInForm { browser, .. }: SignedInForm,
 ) -> Response {
-    let browser = match acting(&app, &headers, &form).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let sid = SessionId::new(sid);
     match app.store.session(&sid).await {
         Ok(Some(s)) if s.user_id == browser.user.id => {}
@@ -175,14 +160,9 @@ pub async fn end_one(
 /// `POST /account/sessions/end-others`.
 pub async fn end_others(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
-    PageForm(form): PageForm,
+    SignedInForm { browser, .. }: SignedInForm,
 ) -> Response {
-    let browser = match acting(&app, &headers, &form).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let keep = Some(&browser.session.id);
     match end_user_sessions(&app, &browser.user.id, keep, EndReason::Logout, &actor(&browser, context)).await {
         Ok(_) => see_other("/account"),
@@ -193,14 +173,9 @@ pub async fn end_others(
 /// `POST /account/sessions/end-all`.
 pub async fn end_all(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
-    PageForm(form): PageForm,
+    SignedInForm { browser, .. }: SignedInForm,
 ) -> Response {
-    let browser = match acting(&app, &headers, &form).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     match end_user_sessions(&app, &browser.user.id, None, EndReason::Logout, &actor(&browser, context)).await {
         Ok(_) => signed_out(&app),
         Err(e) => unavailable(&e),
@@ -217,14 +192,9 @@ fn signed_out(app: &App) -> Response {
 /// to end every other session (checked by default).
 pub async fn change_password(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
-    PageForm(form): PageForm,
+    SignedInForm { browser, form, headers }: SignedInForm,
 ) -> Response {
-    let browser = match acting(&app, &headers, &form).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let one = |n| form.one(n).ok().flatten().unwrap_or("");
     let (current, new) = (one("current_password"), one("new_password"));
     let ip = context.ip.clone();
@@ -266,15 +236,10 @@ pub async fn change_password(
 /// user's sessions is revoked, with its tokens.
 pub async fn revoke_consent(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
     Path(client_id): Path<String>,
-    PageForm(form): PageForm,
+    SignedInForm { browser, .. }: SignedInForm,
 ) -> Response {
-    let browser = match acting(&app, &headers, &form).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
     let now = app.clock.now();
     let client = ClientId::new(client_id);
     match app.store.revoke_consent(&browser.user.id, &client, now).await {

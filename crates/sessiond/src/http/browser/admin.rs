@@ -11,7 +11,7 @@ use minijinja::context;
 
 use super::account::{timestamp, SessionRow};
 use super::authorize::unavailable;
-use super::forms::{browser_session, check_csrf, csrf_field, see_other, with_cookies, PageForm};
+use super::forms::{browser_session, csrf_field, see_other, with_cookies, SignedInForm};
 use super::pages::{error_page, page};
 use crate::app::App;
 use crate::browser::BrowserSession;
@@ -22,12 +22,17 @@ use crate::sessions::{self, Actor};
 
 /// The signed-in administrator, or the response that turns the browser away.
 async fn administrator(app: &App, headers: &HeaderMap) -> Result<BrowserSession, Response> {
-    match browser_session(app, headers).await {
-        None => Err(see_other("/login")),
-        Some(b) if b.user.is_admin => Ok(b),
-        Some(_) => {
-            Err(error_page(StatusCode::FORBIDDEN, "Administrators only", "Your account is not an administrator."))
-        }
+    let browser = browser_session(app, headers).await.ok_or_else(|| see_other("/login"))?;
+    administrator_only(&browser)?;
+    Ok(browser)
+}
+
+/// Turns away a signed-in user who is not an administrator.
+fn administrator_only(browser: &BrowserSession) -> Result<(), Response> {
+    if browser.user.is_admin {
+        Ok(())
+    } else {
+        Err(error_page(StatusCode::FORBIDDEN, "Administrators only", "Your account is not an administrator."))
     }
 }
 
@@ -120,24 +125,16 @@ fn back_to(name: &str) -> Response {
     see_other(&format!("/admin/users/{encoded}"))
 }
 
-/// The administrator and a checked form, or the response that refuses.
-async fn acting(app: &App, headers: &HeaderMap, form: &OAuthForm) -> Result<BrowserSession, Response> {
-    check_csrf(app, headers, form)?;
-    administrator(app, headers).await
-}
-
 /// `POST /admin/users/{name}/sessions/{sid}/end`.
 pub async fn end_one(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
     Path((name, sid)): Path<(String, String)>,
-    PageForm(form): PageForm,
+    SignedInForm { browser: admin, .. }: SignedInForm,
 ) -> Response {
-    let admin = match acting(&app, &headers, &form).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(refused) = administrator_only(&admin) {
+        return refused;
+    }
     if let Err(e) = sessions::end_session(&app, &SessionId::new(sid), EndReason::Admin, &actor(&admin, context)).await {
         return unavailable(&e);
     }
@@ -147,15 +144,13 @@ pub async fn end_one(
 /// `POST /admin/users/{name}/sessions/end-all`.
 pub async fn end_all(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
     Path(name): Path<String>,
-    PageForm(form): PageForm,
+    SignedInForm { browser: admin, .. }: SignedInForm,
 ) -> Response {
-    let admin = match acting(&app, &headers, &form).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(refused) = administrator_only(&admin) {
+        return refused;
+    }
     let user = match app.store.user_by_name(&name).await {
         Ok(Some(u)) => u,
         Ok(None) => return error_page(StatusCode::NOT_FOUND, "No such user", "No user has that name."),
@@ -170,15 +165,13 @@ pub async fn end_all(
 /// `POST /admin/users/{name}/disable`: the fired-employee case.
 pub async fn disable(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
     Path(name): Path<String>,
-    PageForm(form): PageForm,
+    SignedInForm { browser: admin, .. }: SignedInForm,
 ) -> Response {
-    let admin = match acting(&app, &headers, &form).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(refused) = administrator_only(&admin) {
+        return refused;
+    }
     match sessions::disable_user(&app, &name, &actor(&admin, context)).await {
         Ok(Some(_)) => back_to(&name),
         Ok(None) => error_page(StatusCode::NOT_FOUND, "No such user", "No user has that name."),
@@ -189,15 +182,13 @@ pub async fn disable(
 /// `POST /admin/users/{name}/enable`.
 pub async fn enable(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     RequestContext(context): RequestContext,
     Path(name): Path<String>,
-    PageForm(form): PageForm,
+    SignedInForm { browser: admin, .. }: SignedInForm,
 ) -> Response {
-    let admin = match acting(&app, &headers, &form).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    if let Err(refused) = administrator_only(&admin) {
+        return refused;
+    }
     match crate::accounts::enable_user(&app, &name, &actor(&admin, context)).await {
         Ok(()) => back_to(&name),
         Err(crate::accounts::AccountError::NotFound(_)) => {

@@ -1,6 +1,8 @@
 //! What every browser form shares: its body parsed with page errors, the
 //! signed double-submit CSRF token and the `Origin` check, the browser's
 //! session from its SSO cookie, and redirects.
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -23,6 +25,30 @@ impl<S: Send + Sync> FromRequest<S> for PageForm {
         let bad = || error_page(StatusCode::BAD_REQUEST, "Cannot continue", "The form could not be read.");
         let body = Bytes::from_request(req, state).await.map_err(|_| bad())?;
         OAuthForm::parse(&body).map(PageForm).map_err(|_| bad())
+    }
+}
+
+/// A state-changing form from a signed-in browser: its CSRF token and
+/// `Origin` checked, its session live (else the login page). Every action
+/// of the account and admin pages starts here.
+pub struct SignedInForm {
+    /// The browser's session and user.
+    pub browser: BrowserSession,
+    /// The form.
+    pub form: OAuthForm,
+    /// The request's headers (to render the answer page).
+    pub headers: HeaderMap,
+}
+
+impl FromRequest<Arc<App>> for SignedInForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let PageForm(form) = PageForm::from_request(req, app).await?;
+        check_csrf(app, &headers, &form)?;
+        let browser = browser_session(app, &headers).await.ok_or_else(|| see_other("/login"))?;
+        Ok(Self { browser, form, headers })
     }
 }
 
