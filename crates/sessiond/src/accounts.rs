@@ -220,10 +220,11 @@ fn check_uri(raw: &str) -> Result<(), AccountError> {
 pub async fn remove_client(app: &App, id: &str, actor: &Actor) -> Result<(), AccountError> {
     let now = app.clock.now();
     let client_id = ClientId::new(id);
-    let Some(revocations) = app.store.remove_client(&client_id, now).await? else {
+    let removed = AuditEvent { client_id: Some(id.to_owned()), ..actor.event(app, AuditKind::ClientRemoved) };
+    let audit = crate::store::audit(move |outcome: &Option<_>| outcome.iter().map(|_| removed.clone()).collect());
+    let Some(revocations) = app.store.remove_client(&client_id, now, audit).await? else {
         return Err(AccountError::NotFound(format!("client {id}")));
     };
     app.apply_revocations(&revocations);
-    app.audit(AuditEvent { client_id: Some(id.to_owned()), ..actor.event(app, AuditKind::ClientRemoved) }).await;
     Ok(())
 }

@@ -7,7 +7,7 @@ use super::{mint_session_token, require_grant, GrantError, TokenResponse};
 use crate::app::App;
 use crate::domain::{pkce_matches, AuditEvent, AuditKind, Client, GrantId, GrantType, SignInContext};
 use crate::secrets::{self, Secret};
-use crate::store::{NewRefreshToken, Redemption};
+use crate::store::{self, NewRefreshToken, Redemption};
 use crate::tokens::{mint_id_token, IdTokenSpec};
 
 /// A parsed code exchange.
@@ -61,21 +61,30 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
         user_agent: req.context.user_agent.clone(),
         ..AuditEvent::new(AuditKind::CodeExchanged, now)
     };
+    let audit = store::audit(move |redemption: &Redemption| match redemption {
+        Redemption::Redeemed { session, user, .. } => vec![AuditEvent {
+            actor: Some(user.name.clone()),
+            user_id: Some(user.id.to_string()),
+            user_name: Some(user.name.clone()),
+            session_id: Some(session.id.to_string()),
+            ..event.clone()
+        }],
+        Redemption::Reused { .. } => vec![AuditEvent {
+            kind: Some(AuditKind::CodeReuse),
+            detail: Some("a used authorization code was presented; its session was ended".into()),
+            ..event.clone()
+        }],
+        Redemption::Rejected => Vec::new(),
+    });
     let (session, grant, user, nonce) = match app
         .store
-        .redeem_code(&hash, &client.id, &grant_id, stored_refresh.as_ref(), now, app.session_policy())
+        .redeem_code(&hash, &client.id, &grant_id, stored_refresh.as_ref(), now, app.session_policy(), audit)
         .await?
     {
         Redemption::Redeemed { session, grant, user, nonce } => (session, grant, user, nonce),
         Redemption::Reused { revocations } => {
             app.apply_revocations(&revocations);
             tracing::warn!(client_id = %client.id, "authorization code reuse; the session it was issued in is ended");
-            app.audit(AuditEvent {
-                kind: Some(AuditKind::CodeReuse),
-                detail: Some("a used authorization code was presented; its session was ended".into()),
-                ..event
-            })
-            .await;
             return Err(GrantError::InvalidGrant(INVALID_CODE));
         }
         Redemption::Rejected => return Err(GrantError::InvalidGrant(INVALID_CODE)),
@@ -96,14 +105,6 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
     } else {
         None
     };
-    app.audit(AuditEvent {
-        actor: Some(user.name.clone()),
-        user_id: Some(user.id.to_string()),
-        user_name: Some(user.name.clone()),
-        session_id: Some(session.id.to_string()),
-        ..event
-    })
-    .await;
     Ok(TokenResponse {
         expires_in: minted.expires_in(),
         access_token: minted.token,

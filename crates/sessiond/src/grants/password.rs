@@ -3,7 +3,7 @@
 //! sign-in creates a session; its tokens name it in `sid`.
 use super::{mint_session_token, require_grant, resolve_scope, GrantError, Refusal, TokenResponse};
 use crate::app::App;
-use crate::domain::{name_hint, AuditEvent, AuditKind, Client, GrantType, Session, SignInContext, User};
+use crate::domain::{name_hint, AuditEvent, AuditKind, Client, GrantType, SignInContext, User};
 use crate::login;
 use crate::secrets::Secret;
 use crate::sessions::{open_session, OpenError, OpenedSession};
@@ -36,17 +36,9 @@ pub async fn password(app: &App, client: &Client, req: PasswordRequest) -> Resul
         user_agent: req.context.user_agent.clone(),
         ..AuditEvent::new(AuditKind::SignIn, app.clock.now())
     };
-    match sign_in(app, client, &scope, req).await {
-        Ok((response, user, session)) => {
-            app.audit(AuditEvent {
-                actor: Some(user.name.clone()),
-                user_id: Some(user.id.to_string()),
-                session_id: Some(session.id.to_string()),
-                ..event
-            })
-            .await;
-            Ok(response)
-        }
+    match sign_in(app, client, &scope, req, event.clone()).await {
+        // The sign-in's own event was recorded with its session.
+        Ok(response) => Ok(response),
         Err(e) if e.is_backpressure() => Err(e),
         Err(e) => {
             let mut failed = AuditEvent { kind: Some(AuditKind::SignInFailed), detail: Some(e.to_string()), ..event };
@@ -65,10 +57,11 @@ async fn sign_in(
     client: &Client,
     scope: &crate::domain::Scope,
     req: PasswordRequest,
-) -> Result<(TokenResponse, User, Session), GrantError> {
+    signed_in: AuditEvent,
+) -> Result<TokenResponse, GrantError> {
     let user = check_password(app, &req.username, req.password, req.context.ip.as_deref()).await?;
 
-    let opened = open_session(app, &user, client, scope, req.context).await.map_err(|e| match e {
+    let opened = open_session(app, &user, client, scope, req.context, signed_in).await.map_err(|e| match e {
         // Disabled since its password was checked: the same answer as any
         // refused sign-in.
         OpenError::UserDisabled => GrantError::BadCredentials(Refusal::Disabled),
@@ -87,7 +80,7 @@ async fn sign_in(
         scope: scope.to_string(),
         id_token: None,
     };
-    Ok((response, user, session))
+    Ok(response)
 }
 
 /// Checks the name and password through the sign-in gate (throttling,

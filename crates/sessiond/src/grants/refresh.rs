@@ -4,7 +4,7 @@ use super::{mint_session_token, require_grant, GrantError, TokenResponse};
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, Client, GrantType, Scope, SignInContext};
 use crate::secrets::Secret;
-use crate::store::{NewRefreshToken, RejectReason, Rotation};
+use crate::store::{self, NewRefreshToken, RejectReason, Rotation};
 
 /// A parsed refresh request.
 #[derive(Debug)]
@@ -31,6 +31,29 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
         .map_err(|_| GrantError::InvalidRequest("malformed scope".into()))?;
     let now = app.clock.now();
     let next = Secret::generate();
+    let event = AuditEvent {
+        client_id: Some(client.id.to_string()),
+        ip: req.context.ip.clone(),
+        user_agent: req.context.user_agent.clone(),
+        ..AuditEvent::new(AuditKind::Refresh, now)
+    };
+    let audit = store::audit(move |rotation: &Rotation| match rotation {
+        Rotation::Rotated { session, user, .. } => vec![AuditEvent {
+            actor: Some(user.name.clone()),
+            user_id: Some(user.id.to_string()),
+            user_name: Some(user.name.clone()),
+            session_id: Some(session.id.to_string()),
+            ..event.clone()
+        }],
+        Rotation::Reused { session_id, user_id, .. } => vec![AuditEvent {
+            kind: Some(AuditKind::RefreshReuse),
+            user_id: Some(user_id.to_string()),
+            session_id: Some(session_id.to_string()),
+            detail: Some("a used refresh token was presented; session ended".into()),
+            ..event.clone()
+        }],
+        Rotation::Rejected(_) => Vec::new(),
+    });
     let rotation = app
         .store
         .rotate_refresh_token(
@@ -40,28 +63,15 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
             &NewRefreshToken { hash: next.hash(), created_at: now },
             now,
             app.session_policy(),
+            audit,
         )
         .await?;
-    let event = AuditEvent {
-        client_id: Some(client.id.to_string()),
-        ip: req.context.ip.clone(),
-        user_agent: req.context.user_agent.clone(),
-        ..AuditEvent::new(AuditKind::Refresh, now)
-    };
     let (session, grant, user) = match rotation {
         Rotation::Rotated { session, grant, user } => (session, grant, user),
         Rotation::Reused { session_id, user_id, revocations } => {
             app.apply_revocations(&revocations);
             tracing::warn!(sid = %session_id, user_id = %user_id, client_id = %client.id,
                 "refresh token reuse detected; session ended");
-            app.audit(AuditEvent {
-                kind: Some(AuditKind::RefreshReuse),
-                user_id: Some(user_id.to_string()),
-                session_id: Some(session_id.to_string()),
-                detail: Some("a used refresh token was presented; session ended".into()),
-                ..event
-            })
-            .await;
             return Err(GrantError::InvalidGrant("refresh token was already used; the session has been ended"));
         }
         Rotation::Rejected(RejectReason::ScopeExceeded) => return Err(GrantError::InvalidScope),
@@ -71,14 +81,6 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
     // (the store has checked the subset).
     let scope = requested.unwrap_or_else(|| grant.scope.clone());
     let minted = mint_session_token(app, now, &user, &client.id, &scope, &session, &grant.id)?;
-    app.audit(AuditEvent {
-        actor: Some(user.name.clone()),
-        user_id: Some(user.id.to_string()),
-        user_name: Some(user.name.clone()),
-        session_id: Some(session.id.to_string()),
-        ..event
-    })
-    .await;
     Ok(TokenResponse {
         expires_in: minted.expires_in(),
         access_token: minted.token,

@@ -7,9 +7,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::domain::EndReason;
-use crate::sessions::{record_end, Actor};
-use crate::store::{Change, PruneCounts, StoreError};
+use crate::domain::{AuditKind, EndReason, Session};
+use crate::sessions::{ended_event, Actor};
+use crate::store::{self, Change, PruneCounts, StoreError};
 
 /// How often the log is polled for entries written by other processes.
 /// Entries written by this process reach its index before the request that
@@ -87,10 +87,11 @@ pub async fn prune_once(app: &App) -> Result<PruneCounts, StoreError> {
     let now = app.clock.now();
     app.prune_index(now);
     app.throttle.prune();
-    let actor = Actor { name: Some("sessiond".into()), ..Actor::default() };
-    for session in app.store.expire_sessions(now).await? {
-        record_end(app, &session, EndReason::Expired, &actor).await;
-    }
+    let base = Actor { name: Some("sessiond".into()), ..Actor::default() }.event(app, AuditKind::SessionEnded);
+    let audit = store::audit(move |expired: &Vec<Session>| {
+        expired.iter().map(|s| ended_event(&base, s, EndReason::Expired)).collect()
+    });
+    app.store.expire_sessions(now, audit).await?;
     let config = &app.config;
     app.store.prune(now, now.minus(config.session_retention), now.minus(config.audit_retention)).await
 }

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, Client, UnixTime};
 use crate::secrets::sha256;
 use crate::sessions::Actor;
-use crate::store::{NewRevocation, RefreshRevocation, StoreError};
+use crate::store::{self, NewRevocation, RefreshRevocation, StoreError};
 
 /// What a revocation request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,19 +35,21 @@ pub async fn revoke(
         return revoke_access_token(app, token, client, now, event).await;
     }
     let client_id = client.map(|c| &c.id);
-    match app.store.revoke_refresh_token(&sha256(token), client_id, now).await? {
+    let audit = store::audit(move |outcome: &RefreshRevocation| match outcome {
+        RefreshRevocation::Revoked { grant, revocations } if !revocations.is_empty() => vec![AuditEvent {
+            client_id: Some(grant.client_id.to_string()),
+            session_id: Some(grant.session_id.to_string()),
+            detail: Some("refresh token; grant revoked".into()),
+            ..event.clone()
+        }],
+        _ => Vec::new(),
+    });
+    match app.store.revoke_refresh_token(&sha256(token), client_id, now, audit).await? {
         RefreshRevocation::Unknown => Ok(RevokeOutcome::NothingToDo),
         RefreshRevocation::OtherClient => Ok(RevokeOutcome::OtherClient),
         RefreshRevocation::Revoked { revocations, .. } if revocations.is_empty() => Ok(RevokeOutcome::NothingToDo),
-        RefreshRevocation::Revoked { grant, revocations } => {
+        RefreshRevocation::Revoked { revocations, .. } => {
             app.apply_revocations(&revocations);
-            app.audit(AuditEvent {
-                client_id: Some(grant.client_id.to_string()),
-                session_id: Some(grant.session_id.to_string()),
-                detail: Some("refresh token; grant revoked".into()),
-                ..event
-            })
-            .await;
             Ok(RevokeOutcome::Revoked)
         }
     }
@@ -79,16 +81,15 @@ async fn revoke_access_token(
         // beyond it.
         expires_at: UnixTime(claims.exp),
     };
-    let revocations = app.store.append_revocations(&[new], now).await?;
-    app.apply_revocations(&revocations);
-    app.audit(AuditEvent {
+    let revoked = AuditEvent {
         user_id: claims.sid.is_some().then(|| claims.sub.clone()),
         user_name: claims.username.clone(),
         client_id: Some(claims.client_id.clone()),
         session_id: claims.sid.clone(),
         detail: Some(format!("access token {}", claims.jti)),
         ..event
-    })
-    .await;
+    };
+    let revocations = app.store.append_revocations(&[new], now, store::audit(move |_| vec![revoked.clone()])).await?;
+    app.apply_revocations(&revocations);
     Ok(RevokeOutcome::Revoked)
 }

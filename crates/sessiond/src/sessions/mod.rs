@@ -11,7 +11,7 @@ pub use view::SessionView;
 
 use crate::app::App;
 use crate::domain::{AuditEvent, AuditKind, EndReason, Session, SessionId, User, UserId};
-use crate::store::{EndedSession, SessionSelector, StoreError};
+use crate::store::{self, Ended, EndedSession, SessionSelector, StoreError};
 
 /// Who asked, for the audit trail.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,7 @@ pub async fn end_session(
     reason: EndReason,
     actor: &Actor,
 ) -> Result<Option<EndedSession>, StoreError> {
-    let mut ended = end(app, SessionSelector::One(id), reason, actor).await?;
+    let mut ended = end(app, SessionSelector::One(id.clone()), reason, actor).await?;
     Ok(ended.pop())
 }
 
@@ -61,34 +61,40 @@ pub async fn end_user_sessions(
     reason: EndReason,
     actor: &Actor,
 ) -> Result<Vec<EndedSession>, StoreError> {
-    end(app, SessionSelector::OfUser { user, except }, reason, actor).await
+    let which = SessionSelector::OfUser { user: user.clone(), except: except.cloned() };
+    end(app, which, reason, actor).await
 }
 
 async fn end(
     app: &App,
-    which: SessionSelector<'_>,
+    which: SessionSelector,
     reason: EndReason,
     actor: &Actor,
 ) -> Result<Vec<EndedSession>, StoreError> {
     let now = app.clock.now();
-    let ended = app.store.end_sessions(which, reason, now).await?;
+    let base = actor.event(app, AuditKind::SessionEnded);
+    let audit = store::audit(move |ended: &Ended| ended_events(&base, &ended.sessions, reason));
+    let ended = app.store.end_sessions(which, reason, now, audit).await?;
     app.apply_revocations(&ended.revocations);
-    for s in &ended.sessions {
-        record_end(app, &s.session, reason, actor).await;
-    }
     Ok(ended.sessions)
 }
 
-/// Audits one ended session.
-pub async fn record_end(app: &App, session: &Session, reason: EndReason, actor: &Actor) {
-    app.audit(AuditEvent {
+/// The audit events of sessions that ended for `reason`, each `base` with
+/// the session's ids.
+pub(crate) fn ended_events(base: &AuditEvent, sessions: &[EndedSession], reason: EndReason) -> Vec<AuditEvent> {
+    sessions.iter().map(|s| ended_event(base, &s.session, reason)).collect()
+}
+
+/// The audit event of one ended session.
+pub(crate) fn ended_event(base: &AuditEvent, session: &Session, reason: EndReason) -> AuditEvent {
+    AuditEvent {
+        kind: Some(AuditKind::SessionEnded),
         user_id: Some(session.user_id.to_string()),
         client_id: Some(session.client_id.to_string()),
         session_id: Some(session.id.to_string()),
         detail: Some(reason.as_str().to_owned()),
-        ..actor.event(app, AuditKind::SessionEnded)
-    })
-    .await;
+        ..base.clone()
+    }
 }
 
 /// Disables a user: no more sign-ins or refreshes, every session ended and
@@ -99,19 +105,21 @@ pub async fn disable_user(
     actor: &Actor,
 ) -> Result<Option<(User, Vec<EndedSession>)>, StoreError> {
     let now = app.clock.now();
-    let Some((user, ended)) = app.store.disable_user(name, now).await? else {
+    let base = actor.event(app, AuditKind::UserDisabled);
+    let audit = store::audit(move |outcome: &Option<(User, Ended)>| {
+        let Some((user, ended)) = outcome else { return Vec::new() };
+        let mut events = vec![AuditEvent {
+            user_id: Some(user.id.to_string()),
+            user_name: Some(user.name.clone()),
+            detail: Some(format!("{} session(s) ended", ended.sessions.len())),
+            ..base.clone()
+        }];
+        events.extend(ended_events(&base, &ended.sessions, EndReason::UserDisabled));
+        events
+    });
+    let Some((user, ended)) = app.store.disable_user(name, now, audit).await? else {
         return Ok(None);
     };
     app.apply_revocations(&ended.revocations);
-    app.audit(AuditEvent {
-        user_id: Some(user.id.to_string()),
-        user_name: Some(user.name.clone()),
-        detail: Some(format!("{} session(s) ended", ended.sessions.len())),
-        ..actor.event(app, AuditKind::UserDisabled)
-    })
-    .await;
-    for s in &ended.sessions {
-        record_end(app, &s.session, EndReason::UserDisabled, actor).await;
-    }
     Ok(Some((user, ended.sessions)))
 }

@@ -2,11 +2,13 @@
 //! API grant (the session with its first grant and refresh token) or by a
 //! browser (the session with the hash of its SSO cookie). Every way of
 //! signing in comes here, so a session is opened one way only.
-use super::{record_end, Actor};
+use super::ended_events;
 use crate::app::App;
-use crate::domain::{Client, ClientId, EndReason, GrantId, GrantType, Scope, Session, SignInContext, User};
+use crate::domain::{
+    AuditEvent, AuditKind, Client, ClientId, EndReason, GrantId, GrantType, Scope, Session, SignInContext, User,
+};
 use crate::secrets::{self, Secret};
-use crate::store::{Grant, NewRefreshToken, NewSignIn, SignInOutcome, StoreError};
+use crate::store::{self, Grant, NewRefreshToken, NewSignIn, SignInOutcome, StoreError};
 
 /// A session that was just opened.
 #[derive(Debug)]
@@ -40,13 +42,15 @@ pub enum OpenError {
 /// sign-in: the password grant), with its first grant and refresh token.
 /// The user's and client's stored state is checked inside the transaction
 /// that creates the session; sessions ended to make room (`end_oldest`) are
-/// revoked and audited before this returns.
+/// revoked before this returns. `signed_in` is the audit event of the
+/// sign-in, recorded with the session (the session's ids are added).
 pub async fn open_session(
     app: &App,
     user: &User,
     client: &Client,
     scope: &Scope,
     context: SignInContext,
+    signed_in: AuditEvent,
 ) -> Result<OpenedSession, OpenError> {
     let now = app.clock.now();
     let session = new_session(app, user, &client.id, context);
@@ -61,7 +65,7 @@ pub async fn open_session(
     let refresh = client.allows(GrantType::RefreshToken).then(Secret::generate);
     let stored_refresh = refresh.as_ref().map(|r| NewRefreshToken { hash: r.hash(), created_at: now });
     let sign_in = NewSignIn { session, grant: Some((grant, stored_refresh)), cookie_hash: None };
-    let NewSignIn { session, grant, .. } = admit(app, user, sign_in).await?;
+    let NewSignIn { session, grant, .. } = admit(app, user, sign_in, signed_in).await?;
     let (grant, _) = grant.ok_or_else(|| OpenError::Store(StoreError::Corrupt("sign-in lost its grant".into())))?;
     Ok(OpenedSession { session, grant, refresh })
 }
@@ -77,10 +81,11 @@ pub async fn open_browser_session(
     client: &ClientId,
     cookie_hash: [u8; 32],
     context: SignInContext,
+    signed_in: AuditEvent,
 ) -> Result<Session, OpenError> {
     let session = new_session(app, user, client, context);
     let sign_in = NewSignIn { session, grant: None, cookie_hash: Some(cookie_hash) };
-    Ok(admit(app, user, sign_in).await?.session)
+    Ok(admit(app, user, sign_in, signed_in).await?.session)
 }
 
 /// A session for `user` starting now, with the configured timeouts.
@@ -101,16 +106,28 @@ fn new_session(app: &App, user: &User, client: &ClientId, context: SignInContext
     }
 }
 
-/// Stores the sign-in under the session limit; revokes and audits the
-/// sessions it ended to make room.
-async fn admit(app: &App, user: &User, sign_in: NewSignIn) -> Result<NewSignIn, OpenError> {
-    match app.store.sign_in(&sign_in, app.session_policy()).await? {
+/// Stores the sign-in under the session limit, with its audit event and
+/// those of the sessions it ended to make room; revokes those.
+async fn admit(app: &App, user: &User, sign_in: NewSignIn, signed_in: AuditEvent) -> Result<NewSignIn, OpenError> {
+    let signed_in = AuditEvent {
+        kind: Some(AuditKind::SignIn),
+        actor: Some(user.name.clone()),
+        user_id: Some(user.id.to_string()),
+        user_name: Some(user.name.clone()),
+        session_id: Some(sign_in.session.id.to_string()),
+        ..signed_in
+    };
+    let audit = store::audit(move |outcome: &SignInOutcome| match outcome {
+        SignInOutcome::Admitted { ended } => {
+            let mut events = vec![signed_in.clone()];
+            events.extend(ended_events(&signed_in, &ended.sessions, EndReason::SessionLimit));
+            events
+        }
+        _ => Vec::new(),
+    });
+    match app.store.sign_in(&sign_in, app.session_policy(), audit).await? {
         SignInOutcome::Admitted { ended } => {
             app.apply_revocations(&ended.revocations);
-            let actor = Actor { name: Some(user.name.clone()), ..Actor::default() };
-            for s in &ended.sessions {
-                record_end(app, &s.session, EndReason::SessionLimit, &actor).await;
-            }
             Ok(sign_in)
         }
         SignInOutcome::LimitReached => Err(OpenError::LimitReached),

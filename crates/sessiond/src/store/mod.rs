@@ -18,7 +18,7 @@ mod traits;
 
 pub(crate) use files::create_data_dir;
 pub use records::{
-    Change, Ended, EndedSession, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn,
+    audit, unaudited, Audit, Change, Ended, EndedSession, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn,
     PruneCounts, Redemption, RefreshRevocation, RefreshTokenInfo, RejectReason, Rotation, SessionSelector,
     SignInOutcome, StoredCode,
 };
@@ -40,6 +40,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The write was in a batch whose commit failed: nothing of it was kept
+    /// (or, if the database went away during the commit, it cannot be known).
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
     /// The embedded database's file could not be created or made private.
     #[error("database file {0}: {1}")]
     File(String, std::io::Error),

@@ -1,7 +1,24 @@
 //! Records that only the store and the grant flows exchange.
 use sessiond_guard::{Revocation, RevocationKind};
 
-use crate::domain::{ClientId, GrantId, Scope, Session, SessionId, UnixTime, User, UserId};
+use crate::domain::{AuditEvent, ClientId, GrantId, Scope, Session, SessionId, UnixTime, User, UserId};
+
+/// The audit events that describe a write, built from its outcome and
+/// recorded in the write's own transaction (never as a second write that
+/// could be lost while the change stays, or kept while the change is
+/// rolled back). It may run more than once (a batch that is rolled back
+/// runs its writes again).
+pub type Audit<T> = Box<dyn Fn(&T) -> Vec<AuditEvent> + Send + Sync>;
+
+/// Audits a write with what `f` makes of its outcome.
+pub fn audit<T>(f: impl Fn(&T) -> Vec<AuditEvent> + Send + Sync + 'static) -> Audit<T> {
+    Box::new(f)
+}
+
+/// A write that nobody audits (the event, if any, is recorded by another).
+pub fn unaudited<T>() -> Audit<T> {
+    Box::new(|_| Vec::new())
+}
 
 /// One client inside one session; refresh tokens belong to it.
 #[derive(Debug, Clone)]
@@ -212,16 +229,16 @@ pub struct NewRevocation {
 }
 
 /// Which sessions to end.
-#[derive(Debug, Clone, Copy)]
-pub enum SessionSelector<'a> {
+#[derive(Debug, Clone)]
+pub enum SessionSelector {
     /// One session.
-    One(&'a SessionId),
+    One(SessionId),
     /// Every live session of a user, except perhaps one.
     OfUser {
         /// The user.
-        user: &'a UserId,
+        user: UserId,
         /// A session to keep (the caller's own).
-        except: Option<&'a SessionId>,
+        except: Option<SessionId>,
     },
 }
 

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use sessiond_guard::Revocation;
 
 use super::{
-    Ended, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption,
+    Audit, Ended, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn, PruneCounts, Redemption,
     RefreshRevocation, RefreshTokenInfo, Rotation, SessionSelector, SignInOutcome, StoreError, StoredCode,
 };
 use crate::domain::{
@@ -30,7 +30,12 @@ pub trait AccountStore {
     /// Disables a user, ends every live session of theirs and appends the
     /// revocations (one per session, and a cut-off for the user); `None` if
     /// the user does not exist.
-    async fn disable_user(&self, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError>;
+    async fn disable_user(
+        &self,
+        name: &str,
+        now: UnixTime,
+        audit: Audit<Option<(User, Ended)>>,
+    ) -> Result<Option<(User, Ended)>, StoreError>;
     /// Replaces a user's password hash; false if unknown.
     async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError>;
 
@@ -42,7 +47,12 @@ pub trait AccountStore {
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
     /// Removes a client, revokes its grants and appends a revocation of
     /// every token issued to it, whenever issued; `None` if unknown.
-    async fn remove_client(&self, id: &ClientId, now: UnixTime) -> Result<Option<Vec<Revocation>>, StoreError>;
+    async fn remove_client(
+        &self,
+        id: &ClientId,
+        now: UnixTime,
+        audit: Audit<Option<Vec<Revocation>>>,
+    ) -> Result<Option<Vec<Revocation>>, StoreError>;
 }
 
 /// Signing keys.
@@ -63,7 +73,12 @@ pub trait KeyStore {
 pub trait SessionStore {
     /// Creates a session, its grant and first refresh token under the
     /// per-user session limit. Sessions ended to make room get revocations.
-    async fn sign_in(&self, sign_in: &NewSignIn, policy: &SessionPolicy) -> Result<SignInOutcome, StoreError>;
+    async fn sign_in(
+        &self,
+        sign_in: &NewSignIn,
+        policy: &SessionPolicy,
+        audit: Audit<SignInOutcome>,
+    ) -> Result<SignInOutcome, StoreError>;
     /// Exchanges a refresh token for its successor (RFC 6749 §6), or detects
     /// reuse and ends the session (RFC 9700 §4.14.2). A requested `scope`
     /// wider than the grant's rejects the request without consuming the token.
@@ -76,6 +91,7 @@ pub trait SessionStore {
         next: &NewRefreshToken,
         now: UnixTime,
         policy: &SessionPolicy,
+        audit: Audit<Rotation>,
     ) -> Result<Rotation, StoreError>;
     /// Revokes the grant of a refresh token (RFC 7009 §2.1). With a client,
     /// only a token issued to that client is revoked.
@@ -84,6 +100,7 @@ pub trait SessionStore {
         presented: &[u8; 32],
         client_id: Option<&ClientId>,
         now: UnixTime,
+        audit: Audit<RefreshRevocation>,
     ) -> Result<RefreshRevocation, StoreError>;
     /// What a refresh token belongs to, for introspection.
     async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError>;
@@ -107,12 +124,13 @@ pub trait SessionStore {
     /// are left as they are.
     async fn end_sessions(
         &self,
-        which: SessionSelector<'_>,
+        which: SessionSelector,
         reason: EndReason,
         now: UnixTime,
+        audit: Audit<Ended>,
     ) -> Result<Ended, StoreError>;
     /// Marks sessions past a timeout as ended (reason `expired`); returns them.
-    async fn expire_sessions(&self, now: UnixTime) -> Result<Vec<Session>, StoreError>;
+    async fn expire_sessions(&self, now: UnixTime, audit: Audit<Vec<Session>>) -> Result<Vec<Session>, StoreError>;
 }
 
 /// What browser sign-in keeps: SSO cookies, authorization codes, consent.
@@ -137,6 +155,7 @@ pub trait BrowserStore {
         refresh: Option<&NewRefreshToken>,
         now: UnixTime,
         policy: &SessionPolicy,
+        audit: Audit<Redemption>,
     ) -> Result<Redemption, StoreError>;
     /// The scope a user allowed a client, if any.
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Scope>, StoreError>;
@@ -157,6 +176,7 @@ pub trait BrowserStore {
         user: &UserId,
         client: &ClientId,
         now: UnixTime,
+        audit: Audit<Vec<Revocation>>,
     ) -> Result<Vec<Revocation>, StoreError>;
 }
 
@@ -165,7 +185,12 @@ pub trait BrowserStore {
 pub trait RevocationStore {
     /// Appends revocations of single tokens (their `expires_at` is the
     /// token's `exp`); returns them with their sequence numbers.
-    async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
+    async fn append_revocations(
+        &self,
+        new: &[NewRevocation],
+        now: UnixTime,
+        audit: Audit<Vec<Revocation>>,
+    ) -> Result<Vec<Revocation>, StoreError>;
     /// Revocations with `seq` above `after`, in order, at most `limit`.
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError>;
     /// Announcements of changes made by other nodes, if the backend has them

@@ -363,9 +363,9 @@ async fn applying_its_own_revocation_never_makes_a_process_skip_anothers() {
         cutoff: None,
         expires_at: now.plus(Duration::from_secs(600)),
     };
-    let first = a.store.append_revocations(&[token("written-by-a")], now).await.unwrap();
+    let first = a.store.append_revocations(&[token("written-by-a")], now, sessiond::store::unaudited()).await.unwrap();
     a.apply_revocations(&first);
-    let second = b.store.append_revocations(&[token("written-by-b")], now).await.unwrap();
+    let second = b.store.append_revocations(&[token("written-by-b")], now, sessiond::store::unaudited()).await.unwrap();
     b.apply_revocations(&second);
     assert!(second[0].seq > first[0].seq);
     b.catch_up().await.unwrap();

@@ -242,11 +242,7 @@ pub async fn revoke_consent(
 ) -> Response {
     let now = app.clock.now();
     let client = ClientId::new(client_id);
-    match app.store.revoke_consent(&browser.user.id, &client, now).await {
-        Ok(revocations) => app.apply_revocations(&revocations),
-        Err(e) => return unavailable(&e),
-    }
-    app.audit(AuditEvent {
+    let revoked = AuditEvent {
         actor: Some(browser.user.name.clone()),
         user_id: Some(browser.user.id.to_string()),
         user_name: Some(browser.user.name.clone()),
@@ -254,8 +250,12 @@ pub async fn revoke_consent(
         ip: context.ip,
         user_agent: context.user_agent,
         ..AuditEvent::new(AuditKind::ConsentRevoked, now)
-    })
-    .await;
+    };
+    let audit = crate::store::audit(move |_| vec![revoked.clone()]);
+    match app.store.revoke_consent(&browser.user.id, &client, now, audit).await {
+        Ok(revocations) => app.apply_revocations(&revocations),
+        Err(e) => return unavailable(&e),
+    }
     see_other("/account")
 }
 

@@ -109,7 +109,8 @@ pub async fn login(
     // the browser had before (perhaps planted) names nothing now.
     let cookie = crate::browser::new_cookie();
     let client = request.as_ref().map_or_else(|| ClientId::new(ACCOUNT_CLIENT), |r| r.client.id.clone());
-    let session = match open_browser_session(&app, &user, &client, cookie.hash(), context.clone()).await {
+    let signed_in = AuditEvent { kind: Some(AuditKind::SignIn), detail: Some("browser".into()), ..failed };
+    let session = match open_browser_session(&app, &user, &client, cookie.hash(), context.clone(), signed_in).await {
         Ok(session) => session,
         Err(OpenError::LimitReached) => {
             return retry("You are signed in on too many devices. Sign out elsewhere first.", StatusCode::FORBIDDEN)
@@ -119,16 +120,6 @@ pub async fn login(
         }
         Err(OpenError::Store(e)) => return unavailable(&e),
     };
-    app.audit(AuditEvent {
-        kind: Some(AuditKind::SignIn),
-        actor: Some(user.name.clone()),
-        user_id: Some(user.id.to_string()),
-        user_name: Some(user.name.clone()),
-        session_id: Some(session.id.to_string()),
-        detail: Some("browser".into()),
-        ..failed
-    })
-    .await;
     let max_age = app.session_policy().absolute_timeout.as_secs();
     let set = cookies::set(&app, &app.config.cookies.session, cookie.expose(), "Lax", Some(max_age));
     let browser = BrowserSession { session, user };

@@ -2,10 +2,10 @@
 use async_trait::async_trait;
 use sessiond_guard::{Revocation, RevocationKind};
 
-use super::{append_revocations_in, conflict, done, end_sessions_in, rows, SqlStore};
+use super::{append_revocations_in, conflict, end_sessions_in, rows, Batch, SqlStore};
 use crate::domain::{Client, ClientId, EndReason, UnixTime, User, UserId, CUTOFF_ALL};
 use crate::store::rows::join;
-use crate::store::{AccountStore, Ended, NewRevocation, SessionSelector, StoreError};
+use crate::store::{AccountStore, Audit, Ended, NewRevocation, SessionSelector, StoreError};
 
 #[async_trait]
 impl AccountStore for SqlStore {
@@ -49,32 +49,13 @@ impl AccountStore for SqlStore {
         Ok(self.write(q).await? == 1)
     }
 
-    async fn disable_user(&self, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError> {
-        let (mut tx, bounds) = self.begin_log_tx().await?;
-        // Keep the first disable time if already disabled.
-        let sql = format!(
-            "UPDATE users SET disabled_at = CASE WHEN disabled_at IS NULL THEN $1 ELSE disabled_at END
-             WHERE name = $2 RETURNING {}",
-            rows::USER_COLUMNS
-        );
-        let Some(row) = sqlx::query(&sql).bind(now.0).bind(name).fetch_optional(&mut *tx).await? else {
-            return done(tx, None).await;
-        };
-        let user = rows::user(&row)?;
-        let which = SessionSelector::OfUser { user: &user.id, except: None };
-        let mut ended = end_sessions_in(self, &mut tx, which, EndReason::UserDisabled, now, &bounds).await?;
-        // A cut-off as well: it also covers a token minted by a request that
-        // raced with this transaction. It lives until the latest `exp` a
-        // token issued before it may carry.
-        let cutoff = NewRevocation {
-            kind: RevocationKind::User,
-            subject: user.id.to_string(),
-            cutoff: Some(now),
-            expires_at: bounds.latest_exp_issued_by(now),
-        };
-        ended.revocations.extend(append_revocations_in(self, &mut tx, &[cutoff], now).await?);
-        tx.commit().await?;
-        Ok(Some((user, ended)))
+    async fn disable_user(
+        &self,
+        name: &str,
+        now: UnixTime,
+        audit: Audit<Option<(User, Ended)>>,
+    ) -> Result<Option<(User, Ended)>, StoreError> {
+        self.writer.write((name.to_owned(), now), |b, (n, t)| Box::pin(disable_user_job(b, n, *t)), audit).await
     }
 
     async fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError> {
@@ -116,28 +97,60 @@ impl AccountStore for SqlStore {
         self.fetch_all(sqlx::query(&sql), rows::client).await
     }
 
-    async fn remove_client(&self, id: &ClientId, now: UnixTime) -> Result<Option<Vec<Revocation>>, StoreError> {
-        let (mut tx, bounds) = self.begin_log_tx().await?;
-        let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
-        if removed.rows_affected() == 0 {
-            return done(tx, None).await;
-        }
-        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
-            .bind(now.0)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        // Every token of the client, whenever issued: a node that has not yet
-        // heard of the removal may still issue one, for at most
-        // `max_revocation_lag`, which the entry's life covers (RACE_MARGIN).
-        let cutoff = NewRevocation {
-            kind: RevocationKind::Client,
-            subject: id.to_string(),
-            cutoff: Some(CUTOFF_ALL),
-            expires_at: bounds.latest_exp_issued_by(now),
-        };
-        let revocations = append_revocations_in(self, &mut tx, &[cutoff], now).await?;
-        tx.commit().await?;
-        Ok(Some(revocations))
+    async fn remove_client(
+        &self,
+        id: &ClientId,
+        now: UnixTime,
+        audit: Audit<Option<Vec<Revocation>>>,
+    ) -> Result<Option<Vec<Revocation>>, StoreError> {
+        self.writer.write((id.clone(), now), |b, (id, t)| Box::pin(remove_client_job(b, id, *t)), audit).await
     }
+}
+
+async fn disable_user_job(b: &mut Batch, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError> {
+    // Keep the first disable time if already disabled.
+    let sql = format!(
+        "UPDATE users SET disabled_at = CASE WHEN disabled_at IS NULL THEN $1 ELSE disabled_at END
+         WHERE name = $2 RETURNING {}",
+        rows::USER_COLUMNS
+    );
+    let Some(row) = sqlx::query(&sql).bind(now.0).bind(name).fetch_optional(&mut *b.tx).await? else {
+        return Ok(None);
+    };
+    let user = rows::user(&row)?;
+    let which = SessionSelector::OfUser { user: user.id.clone(), except: None };
+    let mut ended = end_sessions_in(b, &which, EndReason::UserDisabled, now).await?;
+    // A cut-off as well: it also covers a token minted by a request that
+    // raced with this transaction. It lives until the latest `exp` a
+    // token issued before it may carry.
+    let cutoff = NewRevocation {
+        kind: RevocationKind::User,
+        subject: user.id.to_string(),
+        cutoff: Some(now),
+        expires_at: b.bounds.latest_exp_issued_by(now),
+    };
+    ended.revocations.extend(append_revocations_in(b, &[cutoff], now).await?);
+    Ok(Some((user, ended)))
+}
+
+async fn remove_client_job(b: &mut Batch, id: &ClientId, now: UnixTime) -> Result<Option<Vec<Revocation>>, StoreError> {
+    let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *b.tx).await?;
+    if removed.rows_affected() == 0 {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
+        .bind(now.0)
+        .bind(id.as_str())
+        .execute(&mut *b.tx)
+        .await?;
+    // Every token of the client, whenever issued: a node that has not yet
+    // heard of the removal may still issue one, for at most
+    // `max_revocation_lag`, which the entry's life covers (RACE_MARGIN).
+    let cutoff = NewRevocation {
+        kind: RevocationKind::Client,
+        subject: id.to_string(),
+        cutoff: Some(CUTOFF_ALL),
+        expires_at: b.bounds.latest_exp_issued_by(now),
+    };
+    Ok(Some(append_revocations_in(b, &[cutoff], now).await?))
 }

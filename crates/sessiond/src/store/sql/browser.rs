@@ -4,10 +4,10 @@ use sessiond_guard::{Revocation, RevocationKind};
 use sqlx::Row;
 
 use super::sessions::{insert_grant, insert_refresh_token, session_in, touch_session};
-use super::{append_revocations_in, conflict, done, rows, SqlStore};
-use crate::domain::{ClientId, EndReason, GrantId, Scope, Session, SessionPolicy, UnixTime, UserId};
+use super::{append_revocations_in, conflict, end_sessions_in, rows, Batch, SqlStore};
+use crate::domain::{ClientId, EndReason, GrantId, Scope, Session, SessionId, SessionPolicy, UnixTime, UserId};
 use crate::store::{
-    BrowserStore, Grant, NewCode, NewRefreshToken, NewRevocation, Redemption, SessionSelector, SessionStore,
+    unaudited, Audit, BrowserStore, Grant, NewCode, NewRefreshToken, NewRevocation, Redemption, SessionSelector,
     StoreError, StoredCode,
 };
 
@@ -19,22 +19,7 @@ impl BrowserStore for SqlStore {
     }
 
     async fn create_code(&self, c: &NewCode) -> Result<(), StoreError> {
-        let q = sqlx::query(
-            "INSERT INTO authorization_codes (code_hash, client_id, session_id, redirect_uri, scope, nonce,
-                 code_challenge, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(c.hash.to_vec())
-        .bind(c.client_id.as_str())
-        .bind(c.session_id.as_str())
-        .bind(&c.redirect_uri)
-        .bind(c.scope.to_string())
-        .bind(c.nonce.as_deref())
-        .bind(c.code_challenge.as_deref())
-        .bind(c.created_at.0)
-        .bind(c.expires_at.0);
-        self.write(q).await.map_err(|e| conflict(e, "authorization code"))?;
-        Ok(())
+        self.writer.write(c.clone(), |b, c| Box::pin(create_code_job(b, c)), unaudited()).await
     }
 
     async fn code(&self, code_hash: &[u8; 32], now: UnixTime) -> Result<Option<StoredCode>, StoreError> {
@@ -66,73 +51,17 @@ impl BrowserStore for SqlStore {
         refresh: Option<&NewRefreshToken>,
         now: UnixTime,
         policy: &SessionPolicy,
+        audit: Audit<Redemption>,
     ) -> Result<Redemption, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Spend it first (the write takes the lock): of any number of
-        // concurrent redemptions exactly one changes the row.
-        let spent = sqlx::query(
-            "UPDATE authorization_codes SET used_at = $1, grant_id = $2
-             WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 AND client_id = $4
-             RETURNING session_id, scope, nonce",
-        )
-        .bind(now.0)
-        .bind(grant_id.as_str())
-        .bind(code_hash.to_vec())
-        .bind(client_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(spent) = spent else {
-            let earlier: Option<(Option<i64>, String, String)> =
-                sqlx::query("SELECT used_at, client_id, session_id FROM authorization_codes WHERE code_hash = $1")
-                    .bind(code_hash.to_vec())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-                    .transpose()?;
-            tx.rollback().await?;
-            return match earlier {
-                // RFC 6749 §4.1.2: a code used twice revokes what it gave —
-                // here the whole session it was issued in, as for a reused
-                // refresh token: someone else holds a copy of it.
-                Some((Some(_), owner, session_id)) if owner == client_id.as_str() => {
-                    let session_id = crate::domain::SessionId::new(session_id);
-                    let ended = self.end_sessions(SessionSelector::One(&session_id), EndReason::CodeReuse, now).await?;
-                    Ok(Redemption::Reused { revocations: ended.revocations })
-                }
-                _ => Ok(Redemption::Rejected),
-            };
-        };
-        let scope: String = spent.try_get("scope")?;
-        let grant = Grant {
-            id: grant_id.clone(),
-            session_id: crate::domain::SessionId::new(spent.try_get::<String, _>("session_id")?),
+        let input = RedeemInput {
+            code_hash: *code_hash,
             client_id: client_id.clone(),
-            scope: Scope::parse(&scope).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            created_at: now,
-            revoked_at: None,
+            grant_id: grant_id.clone(),
+            refresh: refresh.cloned(),
+            now,
+            policy: *policy,
         };
-        let nonce: Option<String> = spent.try_get("nonce")?;
-        let session = session_in(&mut tx, &grant.session_id).await?;
-        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
-        let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
-        let client_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
-            .bind(client_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if !session.is_live(now) || !user.is_enabled() || client_exists.is_none() {
-            return done(tx, Redemption::Rejected).await;
-        }
-        // Signing in to an application is activity: the idle expiry moves on.
-        let Some(idle) = touch_session(&mut tx, &session, now, policy).await? else {
-            return done(tx, Redemption::Rejected).await;
-        };
-        insert_grant(&mut tx, &grant).await?;
-        if let Some(refresh) = refresh {
-            insert_refresh_token(&mut tx, refresh, &grant, session.absolute_expires_at).await?;
-        }
-        tx.commit().await?;
-        let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
-        Ok(Redemption::Redeemed { session, grant, user, nonce })
+        self.writer.write(input, |b, i| Box::pin(redeem_job(b, i)), audit).await
     }
 
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Scope>, StoreError> {
@@ -152,21 +81,8 @@ impl BrowserStore for SqlStore {
         scope: &Scope,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        // What was allowed before stays allowed: the new scope widens it.
-        let merged = match self.consent(user, client).await? {
-            Some(before) => before.union(scope),
-            None => scope.clone(),
-        };
-        let q = sqlx::query(
-            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
-        )
-        .bind(user.as_str())
-        .bind(client.as_str())
-        .bind(merged.to_string())
-        .bind(now.0);
-        self.write(q).await?;
-        Ok(())
+        let input = (user.clone(), client.clone(), scope.clone(), now);
+        self.writer.write(input, |b, (u, c, s, t)| Box::pin(grant_consent_job(b, u, c, s, *t)), unaudited()).await
     }
 
     async fn consents_of(&self, user: &UserId) -> Result<Vec<(ClientId, Scope, UnixTime)>, StoreError> {
@@ -192,37 +108,185 @@ impl BrowserStore for SqlStore {
         user: &UserId,
         client: &ClientId,
         now: UnixTime,
+        audit: Audit<Vec<Revocation>>,
     ) -> Result<Vec<Revocation>, StoreError> {
-        let (mut tx, bounds) = self.begin_log_tx().await?;
-        sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
-            .bind(user.as_str())
-            .bind(client.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let revoked = sqlx::query(
-            "UPDATE grants SET revoked_at = $1
-             WHERE client_id = $2 AND revoked_at IS NULL
-               AND session_id IN (SELECT id FROM sessions WHERE user_id = $3)
-             RETURNING id, session_id",
-        )
-        .bind(now.0)
-        .bind(client.as_str())
-        .bind(user.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut new = Vec::with_capacity(revoked.len());
-        for row in &revoked {
-            let session =
-                session_in(&mut tx, &crate::domain::SessionId::new(row.try_get::<String, _>("session_id")?)).await?;
-            new.push(NewRevocation {
-                kind: RevocationKind::Grant,
-                subject: row.try_get("id")?,
-                cutoff: None,
-                expires_at: bounds.session_entry_expiry(now, session.absolute_expires_at),
-            });
-        }
-        let revocations = append_revocations_in(self, &mut tx, &new, now).await?;
-        tx.commit().await?;
-        Ok(revocations)
+        let input = (user.clone(), client.clone(), now);
+        self.writer.write(input, |b, (u, c, t)| Box::pin(revoke_consent_job(b, u, c, *t)), audit).await
     }
+}
+
+async fn create_code_job(b: &mut Batch, c: &NewCode) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO authorization_codes (code_hash, client_id, session_id, redirect_uri, scope, nonce,
+             code_challenge, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(c.hash.to_vec())
+    .bind(c.client_id.as_str())
+    .bind(c.session_id.as_str())
+    .bind(&c.redirect_uri)
+    .bind(c.scope.to_string())
+    .bind(c.nonce.as_deref())
+    .bind(c.code_challenge.as_deref())
+    .bind(c.created_at.0)
+    .bind(c.expires_at.0)
+    .execute(&mut *b.tx)
+    .await
+    .map_err(|e| conflict(e, "authorization code"))?;
+    Ok(())
+}
+
+/// `redeem_code`'s input.
+struct RedeemInput {
+    code_hash: [u8; 32],
+    client_id: ClientId,
+    grant_id: GrantId,
+    refresh: Option<NewRefreshToken>,
+    now: UnixTime,
+    policy: SessionPolicy,
+}
+
+async fn redeem_job(b: &mut Batch, input: &RedeemInput) -> Result<Redemption, StoreError> {
+    let RedeemInput { code_hash, client_id, grant_id, refresh, now, policy } = input;
+    let now = *now;
+    // Every check first, so that a refused code writes nothing.
+    let row = sqlx::query(
+        "SELECT used_at, expires_at, client_id, session_id, scope, nonce FROM authorization_codes
+         WHERE code_hash = $1",
+    )
+    .bind(code_hash.to_vec())
+    .fetch_optional(&mut *b.tx)
+    .await?;
+    let Some(row) = row else { return Ok(Redemption::Rejected) };
+    let used_at: Option<i64> = row.try_get("used_at")?;
+    let expires_at: i64 = row.try_get("expires_at")?;
+    let owner: String = row.try_get("client_id")?;
+    let session_id = SessionId::new(row.try_get::<String, _>("session_id")?);
+    if owner != client_id.as_str() {
+        return Ok(Redemption::Rejected);
+    }
+    if used_at.is_some() {
+        // RFC 6749 §4.1.2: a code used twice revokes what it gave — here
+        // the whole session it was issued in, as for a reused refresh
+        // token: someone else holds a copy of it.
+        let ended = end_sessions_in(b, &SessionSelector::One(session_id), EndReason::CodeReuse, now).await?;
+        return Ok(Redemption::Reused { revocations: ended.revocations });
+    }
+    if expires_at <= now.0 {
+        return Ok(Redemption::Rejected);
+    }
+    let scope: String = row.try_get("scope")?;
+    let nonce: Option<String> = row.try_get("nonce")?;
+    let grant = Grant {
+        id: grant_id.clone(),
+        session_id,
+        client_id: client_id.clone(),
+        scope: Scope::parse(&scope).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created_at: now,
+        revoked_at: None,
+    };
+    let session = session_in(&mut b.tx, &grant.session_id).await?;
+    let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
+    let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *b.tx).await?)?;
+    let client_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
+        .bind(client_id.as_str())
+        .fetch_optional(&mut *b.tx)
+        .await?;
+    if !session.is_live(now) || !user.is_enabled() || client_exists.is_none() {
+        return Ok(Redemption::Rejected);
+    }
+    // Spend it. Of any number of concurrent redemptions (on any node)
+    // exactly one changes the row; a loser presented a code already spent,
+    // which is reuse.
+    let spent = sqlx::query(
+        "UPDATE authorization_codes SET used_at = $1, grant_id = $2 WHERE code_hash = $3 AND used_at IS NULL",
+    )
+    .bind(now.0)
+    .bind(grant_id.as_str())
+    .bind(code_hash.to_vec())
+    .execute(&mut *b.tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !spent {
+        let ended = end_sessions_in(b, &SessionSelector::One(session.id), EndReason::CodeReuse, now).await?;
+        return Ok(Redemption::Reused { revocations: ended.revocations });
+    }
+    // Signing in to an application is activity: the idle expiry moves on.
+    let Some(idle) = touch_session(&mut b.tx, &session, now, policy).await? else {
+        // Ended on another node since it was read: the code stays spent, as
+        // it would had the ending come first.
+        return Ok(Redemption::Rejected);
+    };
+    insert_grant(&mut b.tx, &grant).await?;
+    if let Some(refresh) = refresh {
+        insert_refresh_token(&mut b.tx, refresh, &grant, session.absolute_expires_at).await?;
+    }
+    let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
+    Ok(Redemption::Redeemed { session, grant, user, nonce })
+}
+
+async fn grant_consent_job(
+    b: &mut Batch,
+    user: &UserId,
+    client: &ClientId,
+    scope: &Scope,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    // What was allowed before stays allowed: the new scope widens it.
+    let before: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+        .bind(user.as_str())
+        .bind(client.as_str())
+        .fetch_optional(&mut *b.tx)
+        .await?;
+    let merged = match before {
+        Some(before) => Scope::parse(&before).map_err(|e| StoreError::Corrupt(e.to_string()))?.union(scope),
+        None => scope.clone(),
+    };
+    sqlx::query(
+        "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+    )
+    .bind(user.as_str())
+    .bind(client.as_str())
+    .bind(merged.to_string())
+    .bind(now.0)
+    .execute(&mut *b.tx)
+    .await?;
+    Ok(())
+}
+
+async fn revoke_consent_job(
+    b: &mut Batch,
+    user: &UserId,
+    client: &ClientId,
+    now: UnixTime,
+) -> Result<Vec<Revocation>, StoreError> {
+    sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+        .bind(user.as_str())
+        .bind(client.as_str())
+        .execute(&mut *b.tx)
+        .await?;
+    let revoked = sqlx::query(
+        "UPDATE grants SET revoked_at = $1
+         WHERE client_id = $2 AND revoked_at IS NULL
+           AND session_id IN (SELECT id FROM sessions WHERE user_id = $3)
+         RETURNING id, session_id",
+    )
+    .bind(now.0)
+    .bind(client.as_str())
+    .bind(user.as_str())
+    .fetch_all(&mut *b.tx)
+    .await?;
+    let mut new = Vec::with_capacity(revoked.len());
+    for row in &revoked {
+        let session = session_in(&mut b.tx, &SessionId::new(row.try_get::<String, _>("session_id")?)).await?;
+        new.push(NewRevocation {
+            kind: RevocationKind::Grant,
+            subject: row.try_get("id")?,
+            cutoff: None,
+            expires_at: b.bounds.session_entry_expiry(now, session.absolute_expires_at),
+        });
+    }
+    append_revocations_in(b, &new, now).await
 }

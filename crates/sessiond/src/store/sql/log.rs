@@ -2,20 +2,22 @@
 use async_trait::async_trait;
 use sessiond_guard::Revocation;
 
-use super::{append_revocations_in, rows, SqlStore, Tx};
+use super::{append_revocations_in, begin_log_tx, rows, SqlStore, Tx};
 use crate::domain::{AuditEvent, AuditFilter, UnixTime};
-use crate::store::{AuditStore, NewRevocation, PruneCounts, RevocationStore, StoreError};
+use crate::store::{audit, Audit, AuditStore, NewRevocation, PruneCounts, RevocationStore, StoreError};
 
 /// How long a spent or expired authorization code is remembered.
 const CODE_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 #[async_trait]
 impl RevocationStore for SqlStore {
-    async fn append_revocations(&self, new: &[NewRevocation], now: UnixTime) -> Result<Vec<Revocation>, StoreError> {
-        let (mut tx, _) = self.begin_log_tx().await?;
-        let out = append_revocations_in(self, &mut tx, new, now).await?;
-        tx.commit().await?;
-        Ok(out)
+    async fn append_revocations(
+        &self,
+        new: &[NewRevocation],
+        now: UnixTime,
+        audit: Audit<Vec<Revocation>>,
+    ) -> Result<Vec<Revocation>, StoreError> {
+        self.writer.write((new.to_vec(), now), |b, (new, now)| Box::pin(append_revocations_in(b, new, *now)), audit).await
     }
 
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError> {
@@ -43,7 +45,7 @@ impl RevocationStore for SqlStore {
         // The log in a transaction of its own (short: it holds the log lock),
         // with the bounds read under that lock: a row is kept past its expiry
         // for the largest leeway any validator may use.
-        let (mut tx, bounds) = self.begin_log_tx().await?;
+        let (mut tx, bounds) = begin_log_tx(&self.pool, self.backend).await?;
         let revocations =
             exec(&mut tx, "DELETE FROM revocations WHERE expires_at <= $1", bounds.prunable_before(now)).await?;
         tx.commit().await?;
@@ -75,24 +77,10 @@ impl RevocationStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        // Capped and cleaned here, the one way in, whoever built the event.
-        let e = &e.bounded();
-        let q = sqlx::query(
-            "INSERT INTO audit_events (at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(e.at.0)
-        .bind(e.kind.map(|k| k.as_str()).unwrap_or("unknown"))
-        .bind(e.actor.as_deref())
-        .bind(e.user_id.as_deref())
-        .bind(e.user_name.as_deref())
-        .bind(e.client_id.as_deref())
-        .bind(e.session_id.as_deref())
-        .bind(e.ip.as_deref())
-        .bind(e.user_agent.as_deref())
-        .bind(e.detail.as_deref());
-        self.write(q).await?;
-        Ok(())
+        // With the other writes of its batch: an audit event that is not
+        // part of a change (a refused sign-in) costs no fsync of its own.
+        let one = e.clone();
+        self.writer.write((), |_, _| Box::pin(async { Ok(()) }), audit(move |_| vec![one.clone()])).await
     }
 
     async fn audit_events(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
@@ -119,4 +107,27 @@ impl AuditStore for SqlStore {
 /// Runs one statement with one time parameter; returns the rows affected.
 async fn exec(tx: &mut Tx<'_>, sql: &str, t: UnixTime) -> Result<u64, StoreError> {
     Ok(sqlx::query(sql).bind(t.0).execute(&mut **tx).await?.rows_affected())
+}
+
+/// Records an audit event inside a write's transaction; capped and cleaned
+/// here, the one way in, whoever built the event.
+pub(super) async fn insert_audit(tx: &mut Tx<'static>, e: &AuditEvent) -> Result<(), StoreError> {
+    let e = &e.bounded();
+    sqlx::query(
+        "INSERT INTO audit_events (at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(e.at.0)
+    .bind(e.kind.map(|k| k.as_str()).unwrap_or("unknown"))
+    .bind(e.actor.as_deref())
+    .bind(e.user_id.as_deref())
+    .bind(e.user_name.as_deref())
+    .bind(e.client_id.as_deref())
+    .bind(e.session_id.as_deref())
+    .bind(e.ip.as_deref())
+    .bind(e.user_agent.as_deref())
+    .bind(e.detail.as_deref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

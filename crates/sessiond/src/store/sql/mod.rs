@@ -8,6 +8,7 @@
 //! instead of failing a read-to-write upgrade, and PostgreSQL takes the same
 //! row locks.
 mod accounts;
+mod batch;
 mod browser;
 mod keys;
 mod listen;
@@ -27,6 +28,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use super::rows;
 use super::sealing::Sealer;
 use super::{Ended, EndedSession, NewRevocation, SessionSelector, StoreError};
+use batch::{Batch, Writer};
 use crate::config::Database;
 use crate::domain::{ClientId, EndReason, TokenBounds, UnixTime};
 
@@ -57,6 +59,9 @@ pub struct SqlStore {
     sealer: Arc<Sealer>,
     /// For LISTEN (PostgreSQL only).
     url: Option<String>,
+    /// The group-commit writer every durable write of this process goes
+    /// through (`batch.rs`).
+    writer: Writer,
 }
 
 impl SqlStore {
@@ -90,7 +95,8 @@ impl SqlStore {
         let migrated = super::migrate::run(&pool, super::migrate::POSTGRES).await;
         sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await?;
         migrated?;
-        Ok(Self { pool, backend: Backend::Postgres, sealer: Arc::new(sealer), url: Some(url.to_owned()) })
+        let writer = Writer::spawn(pool.clone(), Backend::Postgres);
+        Ok(Self { pool, backend: Backend::Postgres, sealer: Arc::new(sealer), url: Some(url.to_owned()), writer })
     }
 
     /// Opens (creating if needed) the SQLite database at `path` in WAL mode
@@ -127,29 +133,8 @@ impl SqlStore {
             conn.close().await?;
         }
         super::migrate::run(&pool, super::migrate::SQLITE).await?;
-        Ok(Self { pool, backend: Backend::Sqlite, sealer: Arc::new(sealer), url: None })
-    }
-
-    /// Starts a transaction that will append to the revocation log. On
-    /// PostgreSQL it first takes the log's advisory lock, held to commit:
-    /// log writers then commit in `seq` order, so a follower reading rows
-    /// past its last `seq` never skips one that commits later. Taking it
-    /// first, before any row lock, keeps the lock order the same everywhere.
-    /// (SQLite has a single writer already.) Then it reads the durable
-    /// token bounds that every revocation's expiry is computed from, locked
-    /// until commit (see `settings::bounds_in`).
-    async fn begin_log_tx(&self) -> Result<(Tx<'static>, TokenBounds), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_LOCK).execute(&mut *tx).await?;
-        }
-        match settings::bounds_in(self, &mut tx).await {
-            Ok(bounds) => Ok((tx, bounds)),
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
-        }
+        let writer = Writer::spawn(pool.clone(), Backend::Sqlite);
+        Ok(Self { pool, backend: Backend::Sqlite, sealer: Arc::new(sealer), url: None, writer })
     }
 
     /// Tells the other nodes, at commit, that something changed.
@@ -190,6 +175,29 @@ impl SqlStore {
     }
 }
 
+/// Starts a transaction that will append to the revocation log. On
+/// PostgreSQL it first takes the log's advisory lock, held to commit:
+/// log writers then commit in `seq` order, so a follower reading rows
+/// past its last `seq` never skips one that commits later. Taking it
+/// first, before any row lock, keeps the lock order the same everywhere.
+/// (SQLite has a single writer already.) Then it reads the durable
+/// token bounds that every revocation's expiry is computed from, locked
+/// until commit (see `settings::bounds_in`). The writer begins every batch
+/// this way; pruning the log does too.
+async fn begin_log_tx(pool: &AnyPool, backend: Backend) -> Result<(Tx<'static>, TokenBounds), StoreError> {
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_LOCK).execute(&mut *tx).await?;
+    }
+    match settings::bounds_in(backend, &mut tx).await {
+        Ok(bounds) => Ok((tx, bounds)),
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
 /// Ends a transaction that has nothing to keep, returning `value`. A
 /// transaction that is merely dropped rolls back lazily, and on SQLite its
 /// pooled connection could sit holding the write lock meanwhile, blocking
@@ -207,11 +215,10 @@ fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
     }
 }
 
-/// Appends revocations inside `tx` (begun with `begin_log_tx`), returning
-/// them with their `seq`, and announces them at commit.
+/// Appends revocations inside the batch, returning them with their `seq`;
+/// the other nodes are told at commit.
 async fn append_revocations_in(
-    store: &SqlStore,
-    tx: &mut Tx<'_>,
+    batch: &mut Batch,
     new: &[NewRevocation],
     now: UnixTime,
 ) -> Result<Vec<Revocation>, StoreError> {
@@ -226,7 +233,7 @@ async fn append_revocations_in(
         .bind(r.cutoff.map(|t| t.0))
         .bind(r.expires_at.0)
         .bind(now.0)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *batch.tx)
         .await?;
         out.push(Revocation {
             seq,
@@ -236,23 +243,19 @@ async fn append_revocations_in(
             expires_at: r.expires_at.0,
         });
     }
-    if !out.is_empty() {
-        store.notify(tx, "revocation").await?;
-    }
+    batch.log_written |= !out.is_empty();
     Ok(out)
 }
 
-/// Ends the selected live sessions inside `tx` (begun with `begin_log_tx`,
-/// which gave `bounds`): marks them ended, revokes their grants, appends one
-/// `session` revocation each, kept until no token of the session can be
-/// valid.
+/// Ends the selected live sessions inside the batch: marks them ended,
+/// revokes their grants, appends one `session` revocation each, kept until
+/// no token of the session can be valid, and queues their back-channel
+/// logouts.
 async fn end_sessions_in(
-    store: &SqlStore,
-    tx: &mut Tx<'_>,
-    which: SessionSelector<'_>,
+    batch: &mut Batch,
+    which: &SessionSelector,
     reason: EndReason,
     now: UnixTime,
-    bounds: &TokenBounds,
 ) -> Result<Ended, StoreError> {
     let returning = rows::SESSION_COLUMNS;
     let query = match which {
@@ -260,20 +263,20 @@ async fn end_sessions_in(
             let sql = format!(
                 "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL AND id = $3 RETURNING {returning}"
             );
-            sqlx::query(&sql).bind(now.0).bind(reason.as_str()).bind(id.as_str()).fetch_all(&mut **tx).await?
+            sqlx::query(&sql).bind(now.0).bind(reason.as_str()).bind(id.as_str()).fetch_all(&mut *batch.tx).await?
         }
         SessionSelector::OfUser { user, except } => {
             let sql = format!(
                 "UPDATE sessions SET ended_at = $1, end_reason = $2
                  WHERE ended_at IS NULL AND user_id = $3 AND id <> $4 RETURNING {returning}"
             );
-            let except = except.map_or("", |s| s.as_str());
+            let except = except.as_ref().map_or("", |s| s.as_str());
             sqlx::query(&sql)
                 .bind(now.0)
                 .bind(reason.as_str())
                 .bind(user.as_str())
                 .bind(except)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *batch.tx)
                 .await?
         }
     };
@@ -284,23 +287,23 @@ async fn end_sessions_in(
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL")
             .bind(now.0)
             .bind(s.id.as_str())
-            .execute(&mut **tx)
+            .execute(&mut *batch.tx)
             .await?;
         // Every client that held a grant in the session, revoked now or
         // before: each has a session of its own to end.
         let clients: Vec<String> =
             sqlx::query_scalar("SELECT DISTINCT client_id FROM grants WHERE session_id = $1 ORDER BY client_id")
                 .bind(s.id.as_str())
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *batch.tx)
                 .await?;
         let new = NewRevocation {
             kind: RevocationKind::Session,
             subject: s.id.to_string(),
             cutoff: None,
-            expires_at: bounds.session_entry_expiry(now, s.absolute_expires_at),
+            expires_at: batch.bounds.session_entry_expiry(now, s.absolute_expires_at),
         };
-        revocations.extend(append_revocations_in(store, tx, &[new], now).await?);
-        outbox::queue_logouts(tx, &s.id, &s.user_id, now).await?;
+        revocations.extend(append_revocations_in(batch, &[new], now).await?);
+        outbox::queue_logouts(&mut batch.tx, &s.id, &s.user_id, now).await?;
         sessions.push(EndedSession { session: s, clients: clients.into_iter().map(ClientId::new).collect() });
     }
     Ok(Ended { sessions, revocations })

@@ -3,13 +3,13 @@ use async_trait::async_trait;
 use sessiond_guard::RevocationKind;
 use sqlx::Row;
 
-use super::{append_revocations_in, conflict, done, end_sessions_in, rows, SqlStore, Tx};
+use super::{append_revocations_in, conflict, done, end_sessions_in, rows, Batch, SqlStore, Tx};
 use crate::domain::{
     Admission, ClientId, EndReason, RefreshFacts, RefreshState, Scope, Session, SessionId, SessionPolicy, UnixTime,
     UserId,
 };
 use crate::store::{
-    Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, RefreshRevocation, RefreshTokenInfo, RejectReason,
+    Audit, Ended, Grant, NewRefreshToken, NewRevocation, NewSignIn, RefreshRevocation, RefreshTokenInfo, RejectReason,
     Rotation, SessionSelector, SessionStore, SignInOutcome, StoreError,
 };
 
@@ -94,98 +94,247 @@ async fn token_grant(tx: &mut Tx<'_>, hash: &[u8; 32]) -> Result<Option<(Grant, 
     )))
 }
 
-#[async_trait]
-impl SessionStore for SqlStore {
-    async fn sign_in(&self, sign_in: &NewSignIn, policy: &SessionPolicy) -> Result<SignInOutcome, StoreError> {
-        let session = &sign_in.session;
-        let now = session.created_at;
-        // Only the end-oldest policy can end sessions (and so append to the log).
-        let may_end = policy.limit.max.is_some() && policy.limit.policy == crate::domain::LimitPolicy::EndOldest;
-        let (mut tx, bounds) = if may_end {
-            let (tx, bounds) = self.begin_log_tx().await?;
-            (tx, Some(bounds))
-        } else {
-            (self.pool.begin().await?, None)
-        };
-        // Lock the user's row: concurrent sign-ins of one user queue here, so
-        // the count below cannot be stale when the limit is enforced.
-        let locked =
-            sqlx::query("UPDATE users SET sign_in_count = sign_in_count + 1 WHERE id = $1 AND disabled_at IS NULL")
-                .bind(session.user_id.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if locked == 0 {
-            return done(tx, SignInOutcome::UserDisabled).await;
+/// `sign_in`'s input.
+struct SignInInput {
+    sign_in: NewSignIn,
+    policy: SessionPolicy,
+}
+
+async fn sign_in_job(b: &mut Batch, input: &SignInInput) -> Result<SignInOutcome, StoreError> {
+    let SignInInput { sign_in, policy } = input;
+    let session = &sign_in.session;
+    let now = session.created_at;
+    // Lock the user's row (a write that changes nothing: both backends
+    // count the row it matched): concurrent sign-ins of one user on other
+    // nodes queue here, so the count below cannot be stale when the limit
+    // is enforced. Nothing is written before every check has passed, so a
+    // refused sign-in leaves nothing in the batch.
+    let locked = sqlx::query("UPDATE users SET sign_in_count = sign_in_count WHERE id = $1 AND disabled_at IS NULL")
+        .bind(session.user_id.as_str())
+        .execute(&mut *b.tx)
+        .await?
+        .rows_affected();
+    if locked == 0 {
+        return Ok(SignInOutcome::UserDisabled);
+    }
+    // The client's stored state, not a cache: a client removed on another
+    // node a moment ago gets no new grant. (A browser's session gets its
+    // grants with each code redeemed, which checks the client again.)
+    if sign_in.grant.is_some() {
+        let client: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
+            .bind(session.client_id.as_str())
+            .fetch_optional(&mut *b.tx)
+            .await?;
+        if client.is_none() {
+            return Ok(SignInOutcome::ClientRemoved);
         }
-        // The client's stored state, not a cache: a client removed on another
-        // node a moment ago gets no new grant. (A browser's session gets its
-        // grants with each code redeemed, which checks the client again.)
-        if sign_in.grant.is_some() {
-            let client: Option<i64> = sqlx::query_scalar("SELECT 1 FROM clients WHERE id = $1")
-                .bind(session.client_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if client.is_none() {
-                return done(tx, SignInOutcome::ClientRemoved).await;
-            }
-        }
+    }
+    let mut ended = Ended::default();
+    if policy.limit.max.is_some() {
         let live_ids: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT id FROM sessions WHERE user_id = $1 AND {} ORDER BY created_at, id",
             live("$2")
         ))
         .bind(session.user_id.as_str())
         .bind(now.0)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *b.tx)
         .await?;
-        let mut ended = Ended::default();
         match policy.admission(live_ids.len() as u64) {
             Admission::Admit => {}
-            Admission::Refuse => return done(tx, SignInOutcome::LimitReached).await,
+            Admission::Refuse => return Ok(SignInOutcome::LimitReached),
             Admission::EndOldest(n) => {
-                let bounds = bounds.ok_or_else(|| StoreError::Corrupt("session limit without the log lock".into()))?;
                 for id in live_ids.into_iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
-                    let id = SessionId::new(id);
-                    let one = end_sessions_in(
-                        self,
-                        &mut tx,
-                        SessionSelector::One(&id),
-                        EndReason::SessionLimit,
-                        now,
-                        &bounds,
-                    )
-                    .await?;
+                    let one =
+                        end_sessions_in(b, &SessionSelector::One(SessionId::new(id)), EndReason::SessionLimit, now)
+                            .await?;
                     ended.sessions.extend(one.sessions);
                     ended.revocations.extend(one.revocations);
                 }
             }
         }
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, client_id, created_at, last_seen_at, idle_expires_at,
-                 absolute_expires_at, ip, user_agent, cookie_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(session.id.as_str())
+    }
+    sqlx::query("UPDATE users SET sign_in_count = sign_in_count + 1 WHERE id = $1")
         .bind(session.user_id.as_str())
-        .bind(session.client_id.as_str())
-        .bind(session.created_at.0)
-        .bind(session.last_seen_at.0)
-        .bind(session.idle_expires_at.0)
-        .bind(session.absolute_expires_at.0)
-        .bind(session.context.ip.as_deref())
-        .bind(session.context.user_agent.as_deref())
-        .bind(sign_in.cookie_hash.map(|h| h.to_vec()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, "session"))?;
-        if let Some((grant, refresh)) = &sign_in.grant {
-            insert_grant(&mut tx, grant).await?;
-            if let Some(refresh) = refresh {
-                insert_refresh_token(&mut tx, refresh, grant, session.absolute_expires_at).await?;
-            }
+        .execute(&mut *b.tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, client_id, created_at, last_seen_at, idle_expires_at,
+             absolute_expires_at, ip, user_agent, cookie_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(session.id.as_str())
+    .bind(session.user_id.as_str())
+    .bind(session.client_id.as_str())
+    .bind(session.created_at.0)
+    .bind(session.last_seen_at.0)
+    .bind(session.idle_expires_at.0)
+    .bind(session.absolute_expires_at.0)
+    .bind(session.context.ip.as_deref())
+    .bind(session.context.user_agent.as_deref())
+    .bind(sign_in.cookie_hash.map(|h| h.to_vec()))
+    .execute(&mut *b.tx)
+    .await
+    .map_err(|e| conflict(e, "session"))?;
+    if let Some((grant, refresh)) = &sign_in.grant {
+        insert_grant(&mut b.tx, grant).await?;
+        if let Some(refresh) = refresh {
+            insert_refresh_token(&mut b.tx, refresh, grant, session.absolute_expires_at).await?;
         }
-        tx.commit().await?;
-        Ok(SignInOutcome::Admitted { ended })
+    }
+    Ok(SignInOutcome::Admitted { ended })
+}
+
+/// `rotate_refresh_token`'s input.
+struct RotateInput {
+    presented: [u8; 32],
+    client_id: ClientId,
+    scope: Option<Scope>,
+    next: NewRefreshToken,
+    now: UnixTime,
+    policy: SessionPolicy,
+}
+
+async fn rotate_job(b: &mut Batch, input: &RotateInput) -> Result<Rotation, StoreError> {
+    let RotateInput { presented, client_id, scope, next, now, policy } = input;
+    let now = *now;
+    // Everything that refuses the request is decided before the token is
+    // consumed, so a refusal writes nothing (a scope too wide leaves the
+    // token usable, RFC 6749 §6).
+    let Some((grant, used_at, _, expires_at)) = token_grant(&mut b.tx, presented).await? else {
+        return Ok(Rotation::Rejected(RejectReason::Unknown));
+    };
+    if &grant.client_id != client_id {
+        return Ok(Rotation::Rejected(RejectReason::OtherClient));
+    }
+    let session = session_in(&mut b.tx, &grant.session_id).await?;
+    let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
+    let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *b.tx).await?)?;
+    let facts = RefreshFacts {
+        used: used_at.is_some(),
+        expires_at: UnixTime(expires_at),
+        grant_revoked: grant.revoked_at.is_some(),
+        session: &session,
+        user_enabled: user.is_enabled(),
+    };
+    let used = match facts.state(now) {
+        RefreshState::Usable => false,
+        RefreshState::Used => true,
+        RefreshState::Expired | RefreshState::SessionNotLive => {
+            return Ok(Rotation::Rejected(RejectReason::SessionNotLive))
+        }
+        RefreshState::GrantRevoked => return Ok(Rotation::Rejected(RejectReason::GrantRevoked)),
+        RefreshState::UserDisabled => return Ok(Rotation::Rejected(RejectReason::UserDisabled)),
+    };
+    if !used && scope.as_ref().is_some_and(|s| !s.is_subset_of(&grant.scope)) {
+        return Ok(Rotation::Rejected(RejectReason::ScopeExceeded));
+    }
+    // Consume it. Of any number of concurrent presentations (on any node)
+    // exactly one sees one affected row; the others are reuse.
+    let consumed = !used
+        && sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+            .bind(now.0)
+            .bind(presented.to_vec())
+            .execute(&mut *b.tx)
+            .await?
+            .rows_affected()
+            == 1;
+    if !consumed {
+        // RFC 9700 §4.14.2: a used refresh token came back. Either the
+        // client or an attacker holds a stolen copy; end the session.
+        let which = SessionSelector::One(session.id.clone());
+        let ended = end_sessions_in(b, &which, EndReason::RefreshReuse, now).await?;
+        return Ok(Rotation::Reused { session_id: session.id, user_id: session.user_id, revocations: ended.revocations });
+    }
+    let Some(idle) = touch_session(&mut b.tx, &session, now, policy).await? else {
+        // Ended on another node since it was read: the token stays spent,
+        // as it would had the ending come first.
+        return Ok(Rotation::Rejected(RejectReason::SessionNotLive));
+    };
+    insert_refresh_token(&mut b.tx, next, &grant, session.absolute_expires_at).await?;
+    let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
+    Ok(Rotation::Rotated { session, grant, user })
+}
+
+/// `revoke_refresh_token`'s input.
+struct RevokeRefreshInput {
+    presented: [u8; 32],
+    client_id: Option<ClientId>,
+    now: UnixTime,
+}
+
+async fn revoke_refresh_job(b: &mut Batch, input: &RevokeRefreshInput) -> Result<RefreshRevocation, StoreError> {
+    let RevokeRefreshInput { presented, client_id, now } = input;
+    let now = *now;
+    let Some((grant, ..)) = token_grant(&mut b.tx, presented).await? else {
+        return Ok(RefreshRevocation::Unknown);
+    };
+    if client_id.as_ref().is_some_and(|c| c != &grant.client_id) {
+        return Ok(RefreshRevocation::OtherClient);
+    }
+    let revoked = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now.0)
+        .bind(grant.id.as_str())
+        .execute(&mut *b.tx)
+        .await?
+        .rows_affected()
+        == 1;
+    let mut revocations = Vec::new();
+    if revoked {
+        // Every token of the grant carries its session's `sid` and so is
+        // bounded like the session's.
+        let session = session_in(&mut b.tx, &grant.session_id).await?;
+        let new = NewRevocation {
+            kind: RevocationKind::Grant,
+            subject: grant.id.to_string(),
+            cutoff: None,
+            expires_at: b.bounds.session_entry_expiry(now, session.absolute_expires_at),
+        };
+        revocations = append_revocations_in(b, &[new], now).await?;
+    }
+    Ok(RefreshRevocation::Revoked { grant, revocations })
+}
+
+async fn expire_job(b: &mut Batch, now: &UnixTime) -> Result<Vec<Session>, StoreError> {
+    let now = *now;
+    let expired = "ended_at IS NULL AND (idle_expires_at <= $1 OR absolute_expires_at <= $1)";
+    sqlx::query(&format!(
+        "UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL
+           AND session_id IN (SELECT id FROM sessions WHERE {expired})"
+    ))
+    .bind(now.0)
+    .execute(&mut *b.tx)
+    .await?;
+    // Ended at the moment the timeout struck, not at the prune.
+    let sql = format!(
+        "UPDATE sessions SET end_reason = 'expired',
+             ended_at = CASE WHEN idle_expires_at < absolute_expires_at THEN idle_expires_at ELSE absolute_expires_at END
+         WHERE {expired} RETURNING {}",
+        rows::SESSION_COLUMNS
+    );
+    let sessions: Vec<Session> = sqlx::query(&sql)
+        .bind(now.0)
+        .fetch_all(&mut *b.tx)
+        .await?
+        .iter()
+        .map(rows::session)
+        .collect::<Result<_, _>>()?;
+    // A session that timed out ended too: its applications hear of it.
+    for s in &sessions {
+        super::outbox::queue_logouts(&mut b.tx, &s.id, &s.user_id, now).await?;
+    }
+    Ok(sessions)
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn sign_in(
+        &self,
+        sign_in: &NewSignIn,
+        policy: &SessionPolicy,
+        audit: Audit<SignInOutcome>,
+    ) -> Result<SignInOutcome, StoreError> {
+        let input = SignInInput { sign_in: sign_in.clone(), policy: *policy };
+        self.writer.write(input, |b, i| Box::pin(sign_in_job(b, i)), audit).await
     }
 
     async fn rotate_refresh_token(
@@ -196,70 +345,17 @@ impl SessionStore for SqlStore {
         next: &NewRefreshToken,
         now: UnixTime,
         policy: &SessionPolicy,
+        audit: Audit<Rotation>,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Consume the token first (the write takes the lock). Exactly one of
-        // any number of concurrent presentations sees one affected row.
-        let consumed = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1
-             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-               AND grant_id IN (SELECT id FROM grants WHERE client_id = $3)",
-        )
-        .bind(now.0)
-        .bind(presented.to_vec())
-        .bind(client_id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let Some((grant, used_at, _, expires_at)) = token_grant(&mut tx, presented).await? else {
-            return done(tx, Rotation::Rejected(RejectReason::Unknown)).await;
+        let input = RotateInput {
+            presented: *presented,
+            client_id: client_id.clone(),
+            scope: scope.cloned(),
+            next: next.clone(),
+            now,
+            policy: *policy,
         };
-        if &grant.client_id != client_id {
-            return done(tx, Rotation::Rejected(RejectReason::OtherClient)).await;
-        }
-        let session = session_in(&mut tx, &grant.session_id).await?;
-        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
-        let user = rows::user(&sqlx::query(&sql).bind(session.user_id.as_str()).fetch_one(&mut *tx).await?)?;
-        let facts = RefreshFacts {
-            // Used before, by another request: this one did not consume it.
-            used: !consumed && used_at.is_some(),
-            expires_at: UnixTime(expires_at),
-            grant_revoked: grant.revoked_at.is_some(),
-            session: &session,
-            user_enabled: user.is_enabled(),
-        };
-        match facts.state(now) {
-            RefreshState::Usable => {}
-            RefreshState::Used => {
-                // RFC 9700 §4.14.2: a used refresh token came back. Either the
-                // client or an attacker holds a stolen copy; end the session, in
-                // a transaction of its own that takes the log lock first.
-                tx.rollback().await?;
-                let ended = self.end_sessions(SessionSelector::One(&session.id), EndReason::RefreshReuse, now).await?;
-                return Ok(Rotation::Reused {
-                    session_id: session.id,
-                    user_id: session.user_id,
-                    revocations: ended.revocations,
-                });
-            }
-            RefreshState::Expired | RefreshState::SessionNotLive => {
-                return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await
-            }
-            RefreshState::GrantRevoked => return done(tx, Rotation::Rejected(RejectReason::GrantRevoked)).await,
-            RefreshState::UserDisabled => return done(tx, Rotation::Rejected(RejectReason::UserDisabled)).await,
-        }
-        if scope.is_some_and(|s| !s.is_subset_of(&grant.scope)) {
-            // Rolling back undoes the consumption: the token stays usable.
-            return done(tx, Rotation::Rejected(RejectReason::ScopeExceeded)).await;
-        }
-        let Some(idle) = touch_session(&mut tx, &session, now, policy).await? else {
-            return done(tx, Rotation::Rejected(RejectReason::SessionNotLive)).await;
-        };
-        insert_refresh_token(&mut tx, next, &grant, session.absolute_expires_at).await?;
-        tx.commit().await?;
-        let session = Session { last_seen_at: now, idle_expires_at: idle, ..session };
-        Ok(Rotation::Rotated { session, grant, user })
+        self.writer.write(input, |b, i| Box::pin(rotate_job(b, i)), audit).await
     }
 
     async fn revoke_refresh_token(
@@ -267,44 +363,10 @@ impl SessionStore for SqlStore {
         presented: &[u8; 32],
         client_id: Option<&ClientId>,
         now: UnixTime,
+        audit: Audit<RefreshRevocation>,
     ) -> Result<RefreshRevocation, StoreError> {
-        let (mut tx, bounds) = self.begin_log_tx().await?;
-        let base = "UPDATE grants SET revoked_at = $1
-                    WHERE revoked_at IS NULL AND id IN (SELECT grant_id FROM refresh_tokens WHERE token_hash = $2)";
-        let revoked = match client_id {
-            Some(client) => {
-                sqlx::query(&format!("{base} AND client_id = $3"))
-                    .bind(now.0)
-                    .bind(presented.to_vec())
-                    .bind(client.as_str())
-                    .execute(&mut *tx)
-                    .await?
-            }
-            None => sqlx::query(base).bind(now.0).bind(presented.to_vec()).execute(&mut *tx).await?,
-        }
-        .rows_affected()
-            == 1;
-        let Some((grant, ..)) = token_grant(&mut tx, presented).await? else {
-            return done(tx, RefreshRevocation::Unknown).await;
-        };
-        if client_id.is_some_and(|c| c != &grant.client_id) {
-            return done(tx, RefreshRevocation::OtherClient).await;
-        }
-        let mut revocations = Vec::new();
-        if revoked {
-            // Every token of the grant carries its session's `sid` and so is
-            // bounded like the session's.
-            let session = session_in(&mut tx, &grant.session_id).await?;
-            let new = NewRevocation {
-                kind: RevocationKind::Grant,
-                subject: grant.id.to_string(),
-                cutoff: None,
-                expires_at: bounds.session_entry_expiry(now, session.absolute_expires_at),
-            };
-            revocations = append_revocations_in(self, &mut tx, &[new], now).await?;
-        }
-        tx.commit().await?;
-        Ok(RefreshRevocation::Revoked { grant, revocations })
+        let input = RevokeRefreshInput { presented: *presented, client_id: client_id.cloned(), now };
+        self.writer.write(input, |b, i| Box::pin(revoke_refresh_job(b, i)), audit).await
     }
 
     async fn refresh_token_info(&self, presented: &[u8; 32]) -> Result<Option<RefreshTokenInfo>, StoreError> {
@@ -371,45 +433,15 @@ impl SessionStore for SqlStore {
 
     async fn end_sessions(
         &self,
-        which: SessionSelector<'_>,
+        which: SessionSelector,
         reason: EndReason,
         now: UnixTime,
+        audit: Audit<Ended>,
     ) -> Result<Ended, StoreError> {
-        let (mut tx, bounds) = self.begin_log_tx().await?;
-        let ended = end_sessions_in(self, &mut tx, which, reason, now, &bounds).await?;
-        tx.commit().await?;
-        Ok(ended)
+        self.writer.write((which, reason, now), |b, (w, r, n)| Box::pin(end_sessions_in(b, w, *r, *n)), audit).await
     }
 
-    async fn expire_sessions(&self, now: UnixTime) -> Result<Vec<Session>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let expired = "ended_at IS NULL AND (idle_expires_at <= $1 OR absolute_expires_at <= $1)";
-        sqlx::query(&format!(
-            "UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL
-               AND session_id IN (SELECT id FROM sessions WHERE {expired})"
-        ))
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?;
-        // Ended at the moment the timeout struck, not at the prune.
-        let sql = format!(
-            "UPDATE sessions SET end_reason = 'expired',
-                 ended_at = CASE WHEN idle_expires_at < absolute_expires_at THEN idle_expires_at ELSE absolute_expires_at END
-             WHERE {expired} RETURNING {}",
-            rows::SESSION_COLUMNS
-        );
-        let sessions: Vec<Session> = sqlx::query(&sql)
-            .bind(now.0)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(rows::session)
-            .collect::<Result<_, _>>()?;
-        // A session that timed out ended too: its applications hear of it.
-        for s in &sessions {
-            super::outbox::queue_logouts(&mut tx, &s.id, &s.user_id, now).await?;
-        }
-        tx.commit().await?;
-        Ok(sessions)
+    async fn expire_sessions(&self, now: UnixTime, audit: Audit<Vec<Session>>) -> Result<Vec<Session>, StoreError> {
+        self.writer.write(now, |b, n| Box::pin(expire_job(b, n)), audit).await
     }
 }

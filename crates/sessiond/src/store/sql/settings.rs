@@ -88,8 +88,8 @@ impl SettingsStore for SqlStore {
 /// or the revocation sees the longer lifetime. On SQLite the statement is a
 /// write, which takes the database's write lock up front (the store's rule
 /// for every transaction).
-pub(super) async fn bounds_in(store: &SqlStore, tx: &mut Tx<'_>) -> Result<TokenBounds, StoreError> {
-    let sql = match store.backend {
+pub(super) async fn bounds_in(backend: Backend, tx: &mut Tx<'_>) -> Result<TokenBounds, StoreError> {
+    let sql = match backend {
         Backend::Postgres => "SELECT max_access_token_ttl, max_clock_skew FROM token_settings WHERE id = 1 FOR SHARE",
         Backend::Sqlite => {
             "UPDATE token_settings SET max_access_token_ttl = max_access_token_ttl WHERE id = 1
