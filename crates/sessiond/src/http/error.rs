@@ -153,6 +153,21 @@ impl ApiError {
         Self { cause: Some(cause.into()), ..Self::new(ErrorCode::ServerError, "internal error") }
     }
 
+    /// A store failure: 503 `temporarily_unavailable` when the database
+    /// could not be reached or a write's batch was not committed (nothing
+    /// was done; the same request may succeed in a moment), else 500.
+    pub fn store(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            Self {
+                cause: Some(e.into()),
+                retry_after: Some(1),
+                ..Self::new(ErrorCode::TemporarilyUnavailable, "the database is unavailable; try again")
+            }
+        } else {
+            Self::internal(e)
+        }
+    }
+
     /// 503: this node cannot confirm its revocation index is current, so it
     /// refuses to validate rather than accept a token that may be revoked.
     pub fn not_current() -> Self {
@@ -231,14 +246,15 @@ impl From<crate::grants::GrantError> for ApiError {
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
             G::ClientRemoved => Self::invalid_client(e.to_string()),
-            G::Store(_) | G::Signing(_) | G::Hashing(_) => Self::internal(e),
+            G::Store(e) => Self::store(e),
+            G::Signing(_) | G::Hashing(_) => Self::internal(e),
         }
     }
 }
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::internal(e)
+        Self::store(e)
     }
 }
 
@@ -246,7 +262,7 @@ impl From<crate::grants::ClientAuthError> for ApiError {
     fn from(e: crate::grants::ClientAuthError) -> Self {
         use crate::grants::ClientAuthError as C;
         match e {
-            C::Store(cause) => Self::internal(cause),
+            C::Store(cause) => Self::store(cause),
             // One answer for every failure, so callers cannot probe which
             // client ids exist.
             _ => Self::invalid_client("client authentication failed"),

@@ -49,6 +49,24 @@ pub enum StoreError {
     File(String, std::io::Error),
 }
 
+impl StoreError {
+    /// The database could not be reached, or a write was not committed:
+    /// the same request may succeed once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        use sqlx::Error as E;
+        match self {
+            StoreError::NotCommitted(_) => true,
+            StoreError::Database(E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_)) => true,
+            // PostgreSQL's connection exceptions (class 08) and operator
+            // intervention (57: shutting down, restarting, timeouts).
+            StoreError::Database(E::Database(db)) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Everything sessiond keeps.
 pub trait Store:
     AccountStore

@@ -270,3 +270,90 @@ async fn postgresql_connections_use_tls_when_the_url_asks() {
     assert!(!out.status.success(), "an unverifiable server is refused");
     assert!(!out.stderr.is_empty());
 }
+
+/// Group commit under a database failure: PostgreSQL stops and comes back while 32
+/// clients revoke. Every write in a batch that could not be committed is
+/// answered 503 `temporarily_unavailable` (never a hang, never a dropped
+/// connection), and every revocation answered 200 is in the database: a
+/// fresh node, rebuilding its index from the log alone, refuses each token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (SESSIOND_TEST_DATABASE_URL); .ci/run runs it"]
+async fn a_failed_batch_fails_its_writes_and_loses_nothing_answered() {
+    require_postgres();
+    let pg = std::sync::Arc::new(PrivatePostgres::start().expect("PostgreSQL server binaries (CI installs them)"));
+    let data = TestData::on_database(&pg.url());
+    let client = provision(&data);
+    let server = node(&data);
+    let remote = Remote::new(&server.base, &client);
+
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (remote, answered, refused, stop) = (remote.clone(), answered.clone(), refused.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (status, body) = remote.post("/oauth2/token", &[("grant_type", "client_credentials")]).await;
+                if status != StatusCode::OK {
+                    // Not current during the outage: issuance fails closed.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                let token = s(&body, "access_token");
+                let (status, body) = remote.post("/oauth2/revoke", &[("token", &token)]).await;
+                match status {
+                    StatusCode::OK => answered.lock().unwrap().push(token),
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+                        refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    other => panic!("a revocation was answered {other}: {body}"),
+                }
+            }
+        }));
+    }
+    let count = |answered: &std::sync::Mutex<Vec<String>>| answered.lock().unwrap().len();
+    eventually("revocations flow before the restart", || async { count(&answered) > 200 }).await;
+    // Hold the revocation log's advisory lock from outside, so that the
+    // writer's next batch stops in flight waiting for it; then stop the
+    // server under it (fast: transactions are cut) for half a second (within
+    // the node's staleness bound, so tokens are still issued meanwhile).
+    let mut holder = Command::new("psql")
+        .args([pg.url().as_str(), "-q", "-c", "SELECT pg_advisory_lock(1582633168), pg_sleep(600)"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("psql (CI installs it)");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stalled = count(&answered);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(count(&answered), stalled, "the writer did not stop behind the log lock");
+    let restarting = pg.clone();
+    tokio::task::spawn_blocking(move || {
+        restarting.stop();
+        std::thread::sleep(Duration::from_millis(500));
+        restarting.start_again();
+    })
+    .await
+    .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let after_restart = count(&answered);
+    eventually("revocations flow again after the restart", || async { count(&answered) > after_restart + 200 }).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(refused > 0, "the restart failed no write; it did not hit the load");
+
+    drop(server);
+    let fresh = node(&data);
+    let remote = Remote::new(&fresh.base, &client);
+    let answered = answered.lock().unwrap().clone();
+    for token in &answered {
+        assert!(!remote.active(token).await, "a revocation answered 200 is not in the database");
+    }
+    eprintln!("failed batch: {} revocations answered 200, {refused} answered 503", answered.len());
+}

@@ -10,6 +10,7 @@
 mod accounts;
 mod batch;
 mod browser;
+mod checkpoint;
 mod keys;
 mod listen;
 mod log;
@@ -78,54 +79,69 @@ impl SqlStore {
 
     async fn open_postgres(url: &str, max: u32, timeout: Duration, sealer: Sealer) -> Result<Self, StoreError> {
         let timeout_ms = timeout.as_millis().max(1);
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str()).await?;
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
+        let options = move |max: u32| {
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
+                move |conn, _| {
+                    Box::pin(async move {
+                        conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str()).await?;
+                        Ok(())
+                    })
+                },
+            )
+        };
+        let pool = options(max).connect(url).await?;
         // One node migrates at a time; the others wait, then find nothing to do.
         let mut lock = pool.acquire().await?;
         sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await?;
         let migrated = super::migrate::run(&pool, super::migrate::POSTGRES).await;
         sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await?;
         migrated?;
-        let writer = Writer::spawn(pool.clone(), Backend::Postgres);
+        // The writer's own connection: reads never wait for a pooled
+        // connection behind it, nor it behind them.
+        let writer = Writer::spawn(options(1).connect(url).await?, Backend::Postgres);
         Ok(Self { pool, backend: Backend::Postgres, sealer: Arc::new(sealer), url: Some(url.to_owned()), writer })
     }
 
     /// Opens (creating if needed) the SQLite database at `path` in WAL mode
     /// and applies migrations. The file is made owner-only first, so that
     /// SQLite's `-wal` and `-shm` files are too (`store/files.rs`).
+    ///
+    /// Two pools: up to eight connections for reads (and the rare writes that
+    /// are not batched), and one for the group-commit writer. In WAL mode
+    /// readers never wait for the writer, and with a connection of its own
+    /// the writer never waits for a pooled one. Nobody checkpoints at commit
+    /// (`wal_autocheckpoint = 0`): a background task does, passively
+    /// (`checkpoint.rs`), so no commit pays for copying the WAL back.
     async fn open_sqlite(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
         super::files::prepare_database_file(path).map_err(|e| StoreError::File(path.display().to_string(), e))?;
         let encoded = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
         let url = format!("sqlite://{encoded}?mode=rwc");
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            // Idle connections are closed soon: one that still holds a
-            // statement sqlx has not reset keeps a read snapshot, which stops
-            // SQLite from checkpointing the WAL.
-            .idle_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    // FULL: a revocation acknowledged to a client survives a
-                    // power cut, not only a crash (design invariant 2).
-                    for pragma in
-                        ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000", "PRAGMA synchronous = FULL"]
-                    {
-                        conn.execute(pragma).await?;
-                    }
-                    Ok(())
+        let options = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                // Idle connections are closed soon: one that still holds a
+                // statement sqlx has not reset keeps a read snapshot, which
+                // stops SQLite from checkpointing the WAL.
+                .idle_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // FULL: a revocation acknowledged to a client
+                        // survives a power cut, not only a crash (design
+                        // invariant 2).
+                        for pragma in [
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA wal_autocheckpoint = 0",
+                            "PRAGMA journal_size_limit = 67108864",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await?;
+        };
+        let pool = options(8).connect(&url).await?;
         {
             // On a connection that is then closed, so no statement lingers.
             let mut conn = pool.acquire().await?;
@@ -133,7 +149,8 @@ impl SqlStore {
             conn.close().await?;
         }
         super::migrate::run(&pool, super::migrate::SQLITE).await?;
-        let writer = Writer::spawn(pool.clone(), Backend::Sqlite);
+        checkpoint::spawn(pool.clone());
+        let writer = Writer::spawn(options(1).connect(&url).await?, Backend::Sqlite);
         Ok(Self { pool, backend: Backend::Sqlite, sealer: Arc::new(sealer), url: None, writer })
     }
 
