@@ -18,9 +18,9 @@ mod traits;
 
 pub(crate) use files::create_data_dir;
 pub use records::{
-    audit, unaudited, Audit, Change, Ended, EndedSession, Grant, LogoutDelivery, NewCode, NewRefreshToken, NewRevocation, NewSignIn,
-    PruneCounts, Redemption, RefreshRevocation, RefreshTokenInfo, RejectReason, Rotation, SessionSelector,
-    SignInOutcome, StoredCode,
+    audit, unaudited, Audit, Change, Ended, EndedSession, Grant, LogoutDelivery, NewCode, NewRefreshToken,
+    NewRevocation, NewSignIn, PruneCounts, Redemption, RefreshRevocation, RefreshTokenInfo, RejectReason, Rotation,
+    SessionSelector, SignInOutcome, StoredCode,
 };
 pub use sealing::{SealError, Sealer};
 pub use sql::SqlStore;

@@ -147,6 +147,7 @@ pub trait BrowserStore {
     /// (with `refresh`) in its session, with its scope, if the session and
     /// user are live; or, for a code spent before, ends the session it was
     /// issued in.
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_code(
         &self,
         code_hash: &[u8; 32],

@@ -43,6 +43,7 @@ impl BrowserStore for SqlStore {
         }))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_code(
         &self,
         code_hash: &[u8; 32],

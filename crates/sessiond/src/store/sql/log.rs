@@ -17,7 +17,9 @@ impl RevocationStore for SqlStore {
         now: UnixTime,
         audit: Audit<Vec<Revocation>>,
     ) -> Result<Vec<Revocation>, StoreError> {
-        self.writer.write((new.to_vec(), now), |b, (new, now)| Box::pin(append_revocations_in(b, new, *now)), audit).await
+        self.writer
+            .write((new.to_vec(), now), |b, (new, now)| Box::pin(append_revocations_in(b, new, *now)), audit)
+            .await
     }
 
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError> {

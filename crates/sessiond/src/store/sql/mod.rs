@@ -29,9 +29,9 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use super::rows;
 use super::sealing::Sealer;
 use super::{Ended, EndedSession, NewRevocation, SessionSelector, StoreError};
-use batch::{Batch, Writer};
 use crate::config::Database;
 use crate::domain::{ClientId, EndReason, TokenBounds, UnixTime};
+use batch::{Batch, Writer};
 
 type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 type Tx<'c> = Transaction<'c, Any>;

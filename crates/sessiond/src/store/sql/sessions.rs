@@ -243,7 +243,11 @@ async fn rotate_job(b: &mut Batch, input: &RotateInput) -> Result<Rotation, Stor
         // client or an attacker holds a stolen copy; end the session.
         let which = SessionSelector::One(session.id.clone());
         let ended = end_sessions_in(b, &which, EndReason::RefreshReuse, now).await?;
-        return Ok(Rotation::Reused { session_id: session.id, user_id: session.user_id, revocations: ended.revocations });
+        return Ok(Rotation::Reused {
+            session_id: session.id,
+            user_id: session.user_id,
+            revocations: ended.revocations,
+        });
     }
     let Some(idle) = touch_session(&mut b.tx, &session, now, policy).await? else {
         // Ended on another node since it was read: the token stays spent,
