@@ -88,6 +88,8 @@ pub struct App {
     session_ended: tokio::sync::Notify,
     /// Entries as read from the log (see `subscribe_log`).
     log_feed: tokio::sync::broadcast::Sender<Revocation>,
+    /// Set once the process begins to stop (see `start_draining`).
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 /// When the revocation index was last confirmed current (a successful read
@@ -200,6 +202,7 @@ impl App {
             followed: AtomicI64::new(0),
             follow_now: tokio::sync::Notify::new(),
             session_ended: tokio::sync::Notify::new(),
+            draining: tokio::sync::watch::Sender::new(false),
             log_feed: tokio::sync::broadcast::channel(LOG_FEED_CAPACITY).0,
             keys: RwLock::new(Arc::new(ring)),
             freshness: Freshness::new(),
@@ -290,6 +293,26 @@ impl App {
     /// Resolves when a session ended (the back-channel logout sender wakes).
     pub async fn sessions_ended(&self) {
         self.session_ended.notified().await;
+    }
+
+    /// The process is stopping: `/readyz` answers 503 from now on, every
+    /// response closes its connection, revocation streams end (their
+    /// followers reconnect elsewhere) and the back-channel sender makes its
+    /// last pass.
+    pub fn start_draining(&self) {
+        self.draining.send_replace(true);
+    }
+
+    /// Whether the process is stopping.
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    /// Resolves once the process is stopping.
+    pub async fn drained(&self) {
+        let mut draining = self.draining.subscribe();
+        // An error means the sender is gone with the App: nothing to wait for.
+        let _ = draining.wait_for(|d| *d).await;
     }
 
     /// Entries read from the log, in order and without gaps, as they are

@@ -198,6 +198,14 @@ pub struct Settings {
     /// ended are given up (and listed as failed) [default: 24h].
     #[arg(long, env = "SESSIOND_BACKCHANNEL_LOGOUT_MAX_AGE", value_name = "DURATION")]
     pub backchannel_logout_max_age: Option<ConfigDuration>,
+    /// On SIGTERM or Ctrl-C, keep serving this long with /readyz answering
+    /// 503 and every response closing its connection, so that load
+    /// balancers and keep-alive clients move on [default: 5s].
+    #[arg(long, env = "SESSIOND_SHUTDOWN_DRAIN", value_name = "DURATION")]
+    pub shutdown_drain: Option<ConfigDuration>,
+    /// Then wait at most this long for requests in flight [default: 10s].
+    #[arg(long, env = "SESSIOND_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+    pub shutdown_timeout: Option<ConfigDuration>,
 }
 
 fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
@@ -242,6 +250,8 @@ impl Settings {
             max_revocation_lag: self.max_revocation_lag.or(lower.max_revocation_lag),
             cookie_name: self.cookie_name.or(lower.cookie_name),
             backchannel_logout_max_age: self.backchannel_logout_max_age.or(lower.backchannel_logout_max_age),
+            shutdown_drain: self.shutdown_drain.or(lower.shutdown_drain),
+            shutdown_timeout: self.shutdown_timeout.or(lower.shutdown_timeout),
         }
     }
 
@@ -332,6 +342,10 @@ pub struct Config {
     pub cookies: CookiePolicy,
     /// How long back-channel logouts are retried.
     pub backchannel_logout_max_age: Duration,
+    /// How long a stopping server keeps serving, draining.
+    pub shutdown_drain: Duration,
+    /// How long it then waits for requests in flight.
+    pub shutdown_timeout: Duration,
 }
 
 /// How this server names and flags its cookies.
@@ -517,6 +531,8 @@ impl Config {
             max_revocation_lag,
             cookies,
             backchannel_logout_max_age: secs(s.backchannel_logout_max_age, 24 * 3600),
+            shutdown_drain: secs(s.shutdown_drain, 5),
+            shutdown_timeout: secs(s.shutdown_timeout, 10),
         })
     }
 }

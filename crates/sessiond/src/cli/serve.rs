@@ -8,6 +8,13 @@ use crate::app::App;
 use crate::http;
 
 /// Binds, prints how to use the server, and serves until SIGINT/SIGTERM.
+///
+/// Stopping is the way a node leaves a load balancer without dropping work:
+/// at the signal `/readyz` turns 503 and every response closes its
+/// connection; the node serves on for `shutdown_drain`, then stops
+/// accepting and waits (at most `shutdown_timeout`) for requests in flight;
+/// then the back-channel sender finishes its pass, every queued write is
+/// committed and the store closed, and the process exits 0.
 pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     let listener = TcpListener::bind(app.config.listen)
         .await
@@ -17,10 +24,29 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
     crate::revocation::spawn_background(Arc::clone(&app));
-    crate::notify::spawn_logout_sender(Arc::clone(&app));
+    let sender = crate::notify::spawn_logout_sender(Arc::clone(&app));
 
     let limits = http::ServeLimits::from_config(&app.config);
-    http::serve(listener, http::router(app), limits, shutdown_signal()).await.map_err(CliError::from_display)
+    let drain = {
+        let app = Arc::clone(&app);
+        async move {
+            shutdown_signal().await;
+            app.start_draining();
+            tracing::info!(drain = ?app.config.shutdown_drain, "draining: not ready, closing connections");
+            tokio::time::sleep(app.config.shutdown_drain).await;
+        }
+    };
+    http::serve(listener, http::router(Arc::clone(&app)), limits, drain).await.map_err(CliError::from_display)?;
+    // Every request has been answered: tell the applications of the
+    // sessions that ended meanwhile. A delivery cut off here keeps its
+    // lease and is retried when it runs out, by this node or another.
+    sender.abort();
+    if tokio::time::timeout(app.config.shutdown_timeout, crate::notify::last_pass(&app)).await.is_err() {
+        tracing::warn!("back-channel logouts still being sent at shutdown; they stay queued");
+    }
+    app.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

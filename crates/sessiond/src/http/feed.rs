@@ -121,6 +121,10 @@ pub async fn stream(
         Some(seq) => seq,
         None => query.only(&["since"])?.optional_number("since")?.unwrap_or(0),
     };
+    if app.is_draining() {
+        // Stopping: a stream opened now would end at once.
+        return Err(ApiError::not_current());
+    }
     // Subscribe before reading the backlog, so nothing falls between them.
     let live = app.subscribe_log();
     let backlog = entries_after(&app, since).await?;
@@ -167,6 +171,9 @@ impl StreamState {
             }
             let received = tokio::select! {
                 received = self.live.recv() => received,
+                // Stopping: the follower reconnects (to another node) and
+                // resumes from its last event id.
+                () = self.app.drained() => return None,
                 _ = self.beat.tick() => {
                     if self.app.is_current() {
                         return Some(Event::default().comment("heartbeat"));

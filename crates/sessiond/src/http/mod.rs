@@ -6,6 +6,7 @@ mod body_deadline;
 mod browser;
 mod client_auth;
 mod context;
+mod drain;
 pub mod error;
 mod feed;
 mod form;
@@ -63,7 +64,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(browser::routes().layer(read_bodies.clone()))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(axum::middleware::map_response_with_state(Arc::clone(&app), drain::close_when_draining));
     trace::traced(routes).with_state(app)
 }
 

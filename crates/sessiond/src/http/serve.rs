@@ -44,6 +44,8 @@ pub struct ServeLimits {
     pub max_header_bytes: usize,
     /// Most connections served at once.
     pub max_connections: usize,
+    /// Longest to wait for requests in flight once accepting stops.
+    pub shutdown_timeout: Duration,
 }
 
 impl ServeLimits {
@@ -67,12 +69,17 @@ impl ServeLimits {
             }
             None => open_files::default_cap(soft),
         };
-        ServeLimits { max_header_bytes: config.max_header_bytes, max_connections }
+        ServeLimits {
+            max_header_bytes: config.max_header_bytes,
+            max_connections,
+            shutdown_timeout: config.shutdown_timeout,
+        }
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish (up to ten seconds).
+/// Serves `router` on `listener` until `shutdown` completes, then stops
+/// accepting, closes idle connections and lets requests in flight finish
+/// (up to `limits.shutdown_timeout`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -134,9 +141,11 @@ pub async fn serve(
             drop(slot);
         });
     }
+    // New connections are refused from here on, not left in the backlog.
+    drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open at shutdown"),
+        () = tokio::time::sleep(limits.shutdown_timeout) => tracing::warn!("requests still in flight at shutdown"),
     }
     Ok(())
 }

@@ -37,7 +37,8 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Starts the sender; it runs until the process ends.
+/// Starts the sender; it runs until the process ends (a stopping server
+/// aborts it, then makes a `last_pass`).
 pub fn spawn_logout_sender(app: Arc<App>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let http = http_client();
@@ -53,6 +54,15 @@ pub fn spawn_logout_sender(app: Arc<App>) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Sends what is due once more, for a server that has answered its last
+/// request: sessions ended while it drained are told at once. What fails
+/// stays in the outbox for another node or the next start.
+pub async fn last_pass(app: &App) {
+    if let Err(e) = send_due(app, &http_client()).await {
+        tracing::warn!(error = %e, "could not read the logout outbox");
+    }
 }
 
 /// Sends every delivery due now, a batch at a time; returns how many.

@@ -26,6 +26,7 @@ pub use sealing::{SealError, Sealer};
 pub use sql::SqlStore;
 pub use traits::{
     AccountStore, AuditStore, BrowserStore, KeyStore, LogoutOutbox, RevocationStore, SessionStore, SettingsStore,
+    StoreLifecycle,
 };
 
 /// A storage failure.
@@ -77,6 +78,7 @@ pub trait Store:
     + AuditStore
     + SettingsStore
     + LogoutOutbox
+    + StoreLifecycle
     + Send
     + Sync
     + 'static
@@ -92,6 +94,7 @@ impl<T> Store for T where
         + AuditStore
         + SettingsStore
         + LogoutOutbox
+        + StoreLifecycle
         + Send
         + Sync
         + 'static

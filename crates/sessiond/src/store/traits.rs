@@ -258,3 +258,10 @@ pub trait AuditStore {
     /// Events matching the filter, newest first.
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
 }
+
+/// Stopping cleanly.
+#[async_trait]
+pub trait StoreLifecycle {
+    /// Commits every write queued so far, then closes the connections.
+    async fn close(&self);
+}

@@ -27,6 +27,7 @@ mod pg;
 mod remote;
 mod revocation;
 mod sessions;
+mod shutdown;
 mod signatures;
 mod slow_clients;
 mod support;

@@ -52,14 +52,16 @@ pub(super) type Job<I, T> = for<'t> fn(&'t mut Batch, &'t I) -> BoxFuture<'t, Re
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Box<dyn Pending>>,
+    /// The writer's own connection, closed with the store.
+    pool: sqlx::AnyPool,
 }
 
 impl Writer {
     /// Starts the writer task of a store.
     pub(super) fn spawn(pool: sqlx::AnyPool, backend: Backend) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(pool, backend, rx));
-        Self { queue }
+        tokio::spawn(write_loop(pool.clone(), backend, rx));
+        Self { queue, pool }
     }
 
     /// Runs `job` on `input` in the next batch, records the audit events its
@@ -78,6 +80,16 @@ impl Writer {
 }
 
 const STOPPED: &str = "the store's writer has stopped";
+
+impl Writer {
+    /// Commits every write queued before this call (a write that does
+    /// nothing, behind them in the queue, is answered after them), then
+    /// closes the writer's connection; later writes fail `NotCommitted`.
+    pub(super) async fn close(&self) {
+        let _ = self.write((), |_, _| Box::pin(async { Ok(()) }), crate::store::unaudited()).await;
+        self.pool.close().await;
+    }
+}
 
 /// A queued write with its type erased.
 trait Pending: Send {

@@ -133,3 +133,11 @@ pub(super) async fn insert_audit(tx: &mut Tx<'static>, e: &AuditEvent) -> Result
     .await?;
     Ok(())
 }
+
+#[async_trait]
+impl crate::store::StoreLifecycle for SqlStore {
+    async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
+}
