@@ -265,6 +265,7 @@ impl App {
     /// Applies revocations (already durable in the log) to the in-memory
     /// index and drops cached clients they concern.
     pub fn apply_revocations(&self, revocations: &[Revocation]) {
+        crate::observe::revocations_written(revocations);
         self.apply_entries(revocations);
         if !revocations.is_empty() {
             // Read the log now rather than at the next poll, so followers of

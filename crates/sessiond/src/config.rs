@@ -84,6 +84,25 @@ fn parse_policy(s: &str) -> Result<LimitPolicy, String> {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line, for log shippers.
+    Json,
+}
+
+fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(format!("unknown log format {s:?} (text, json)")),
+    }
+}
+
 /// Every setting, each optional so that layers can be merged.
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +116,13 @@ pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SESSIOND_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Serve `/metrics` on this address only (a loopback address keeps it
+    /// private) instead of on `listen` [default: on `listen`].
+    #[arg(long, env = "SESSIOND_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log lines as `text` or `json` [default: text].
+    #[arg(long, env = "SESSIOND_LOG_FORMAT", value_name = "FORMAT", value_parser = parse_log_format)]
+    pub log_format: Option<LogFormat>,
     /// `aud` of access tokens [default: the issuer].
     #[arg(long, env = "SESSIOND_AUDIENCE", value_name = "URI")]
     pub audience: Option<String>,
@@ -220,6 +246,8 @@ impl Settings {
             data_dir: self.data_dir.or(lower.data_dir),
             issuer: self.issuer.or(lower.issuer),
             listen: self.listen.or(lower.listen),
+            metrics_listen: self.metrics_listen.or(lower.metrics_listen),
+            log_format: self.log_format.or(lower.log_format),
             audience: self.audience.or(lower.audience),
             access_token_ttl: self.access_token_ttl.or(lower.access_token_ttl),
             session_idle_timeout: self.session_idle_timeout.or(lower.session_idle_timeout),
@@ -297,6 +325,8 @@ pub struct Config {
     pub issuer: String,
     /// Listen address.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, if not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `aud` of access tokens.
     pub audience: String,
     /// Access-token lifetime.
@@ -499,6 +529,7 @@ impl Config {
             audience: s.audience.unwrap_or_else(|| issuer.clone()),
             issuer,
             listen,
+            metrics_listen: s.metrics_listen,
             access_token_ttl,
             session: SessionPolicy {
                 idle_timeout: idle,

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod http;
 pub mod login;
 pub mod notify;
+pub mod observe;
 pub mod revocation;
 pub mod secrets;
 pub mod sessions;

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::clock::SystemClock;
-use crate::config::{check_env_names, Config, Settings};
+use crate::config::{check_env_names, Config, LogFormat, Settings};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -78,7 +78,7 @@ impl CliError {
 /// Parses the command line, runs the command, and maps failure to an exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Serve));
+    init_tracing(matches!(cli.command, Command::Serve), log_format(&cli));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -132,11 +132,25 @@ fn load_config(cli: &Cli) -> Result<(Config, Settings), CliError> {
     Ok((config, explicit))
 }
 
-/// Logs go to stderr: human-readable, filtered by `SESSIOND_LOG` (default
-/// `info` for the server, `warn` for management commands).
-fn init_tracing(serving: bool) {
+/// The log format, known before the configuration is resolved (logging
+/// starts first): from the flag or environment, else the TOML file (whose
+/// errors `load` reports), else text.
+fn log_format(cli: &Cli) -> LogFormat {
+    let from_file = || cli.config.as_deref().and_then(|p| Settings::from_toml_file(p).ok()).and_then(|s| s.log_format);
+    cli.settings.log_format.or_else(from_file).unwrap_or_default()
+}
+
+/// Logs go to stderr, filtered by `SESSIOND_LOG` (default `info` for the
+/// server, `warn` for management commands): human-readable, or one JSON
+/// object a line with the request span's fields (method, route, request
+/// id, client and session ids) beside each event's.
+fn init_tracing(serving: bool, format: LogFormat) {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SESSIOND_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+    };
 }

@@ -23,6 +23,17 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     super::output::print_line(&bootstrap::banner(&app.config.issuer, app.config.cookies.secure, first.as_ref()));
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
+    crate::observe::handle();
+    if let Some(addr) = app.config.metrics_listen {
+        let metrics = TcpListener::bind(addr).await.map_err(|e| CliError(format!("cannot listen on {addr}: {e}")))?;
+        tracing::info!(metrics_listen = %addr, "serving /metrics");
+        let router = http::metrics_router(Arc::clone(&app));
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     crate::revocation::spawn_background(Arc::clone(&app));
     let sender = crate::notify::spawn_logout_sender(Arc::clone(&app));
 

@@ -83,6 +83,8 @@ pub async fn authorization_code(app: &App, client: &Client, req: CodeRequest) ->
     {
         Redemption::Redeemed { session, grant, user, nonce } => (session, grant, user, nonce),
         Redemption::Reused { revocations } => {
+            let ended = revocations.iter().filter(|r| r.kind == sessiond_guard::RevocationKind::Session).count();
+            crate::observe::sessions_ended(crate::domain::EndReason::CodeReuse, ended);
             app.apply_revocations(&revocations);
             tracing::warn!(client_id = %client.id, "authorization code reuse; the session it was issued in is ended");
             return Err(GrantError::InvalidGrant(INVALID_CODE));

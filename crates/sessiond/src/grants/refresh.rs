@@ -69,6 +69,7 @@ pub async fn refresh(app: &App, client: &Client, req: RefreshRequest) -> Result<
     let (session, grant, user) = match rotation {
         Rotation::Rotated { session, grant, user } => (session, grant, user),
         Rotation::Reused { session_id, user_id, revocations } => {
+            crate::observe::sessions_ended(crate::domain::EndReason::RefreshReuse, 1);
             app.apply_revocations(&revocations);
             tracing::warn!(sid = %session_id, user_id = %user_id, client_id = %client.id,
                 "refresh token reuse detected; session ended");

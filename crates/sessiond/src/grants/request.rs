@@ -25,10 +25,16 @@ pub enum TokenRequest {
 
 /// Runs a token request for an authenticated client.
 pub async fn exchange(app: &App, client: &Client, request: TokenRequest) -> Result<TokenResponse, GrantError> {
-    match request {
-        TokenRequest::ClientCredentials { scope } => client_credentials(app, client, scope.as_deref()),
-        TokenRequest::Password(req) => password(app, client, req).await,
-        TokenRequest::RefreshToken(req) => refresh(app, client, req).await,
-        TokenRequest::AuthorizationCode(req) => authorization_code(app, client, req).await,
+    let (grant_type, issued) = match request {
+        TokenRequest::ClientCredentials { scope } => {
+            ("client_credentials", client_credentials(app, client, scope.as_deref()))
+        }
+        TokenRequest::Password(req) => ("password", password(app, client, req).await),
+        TokenRequest::RefreshToken(req) => ("refresh_token", refresh(app, client, req).await),
+        TokenRequest::AuthorizationCode(req) => ("authorization_code", authorization_code(app, client, req).await),
+    };
+    if issued.is_ok() {
+        crate::observe::token_issued(grant_type);
     }
+    issued
 }

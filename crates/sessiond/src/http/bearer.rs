@@ -36,7 +36,13 @@ impl FromRequestParts<Arc<App>> for Bearer {
             return Err(ApiError::not_current());
         }
         match app.validator.validate(token, app.clock.now().0) {
-            Ok(claims) => Ok(Bearer(claims)),
+            Ok(claims) => {
+                super::trace::record_client(&claims.client_id);
+                if let Some(sid) = &claims.sid {
+                    super::trace::record_session(sid);
+                }
+                Ok(Bearer(claims))
+            }
             Err(Rejection::Revoked) => Err(ApiError::bearer(true, "the token has been revoked")),
             Err(Rejection::Invalid(e)) => Err(ApiError::bearer(true, &format!("the token is not valid ({e})"))),
         }

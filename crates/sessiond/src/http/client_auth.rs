@@ -40,6 +40,7 @@ impl FromRequest<Arc<App>> for ClientRequest {
         let presented = presented_client(&headers, &form)?
             .ok_or_else(|| ApiError::invalid_client("client authentication required"))?;
         let client = authenticate_client(app, &presented).await?;
+        super::trace::record_client(client.id.as_str());
         Ok(Self { client, form })
     }
 }

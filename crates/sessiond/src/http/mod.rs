@@ -60,7 +60,7 @@ pub fn router(app: Arc<App>) -> Router {
     let routes = Router::new()
         .merge(open_to_browsers(protocol_routes()))
         .merge(open_to_browsers(api_routes()))
-        .merge(ops_routes().layer(read_bodies.clone()))
+        .merge(ops_routes(app.config.metrics_listen.is_none()).layer(read_bodies.clone()))
         .merge(browser::routes().layer(read_bodies.clone()))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))
@@ -103,11 +103,21 @@ fn api_routes() -> Router<Arc<App>> {
 
 /// Liveness and readiness, for load balancers; forward authentication,
 /// for reverse proxies (neither is called by browsers: no CORS).
-fn ops_routes() -> Router<Arc<App>> {
-    Router::new()
+fn ops_routes(with_metrics: bool) -> Router<Arc<App>> {
+    let routes = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/authz/forward", get(forward_auth::forward))
+        .route("/authz/forward", get(forward_auth::forward));
+    if with_metrics {
+        routes.route("/metrics", get(ops::metrics))
+    } else {
+        routes
+    }
+}
+
+/// `/metrics` alone, for its own listener (`metrics_listen`).
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new().route("/metrics", get(ops::metrics)).with_state(app)
 }
 
 /// CORS for browser applications on the configured origins, with

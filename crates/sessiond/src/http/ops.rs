@@ -7,6 +7,14 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `GET /metrics`: Prometheus text exposition format (version 0.0.4).
+pub async fn metrics(
+    axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::app::App>>,
+) -> impl axum::response::IntoResponse {
+    let body = crate::observe::render(&app).await;
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}
+
 /// `GET /readyz`: ready to validate — the revocation index was confirmed
 /// current within `max_revocation_lag`, and the process is not stopping. A
 /// node that is not answers 503 and its load balancer stops sending it

@@ -92,9 +92,13 @@ async fn deliver(app: &App, http: &reqwest::Client, d: &LogoutDelivery) {
         },
     };
     let recorded = match outcome {
-        Ok(()) => app.store.delivery_done(d.id, now).await,
+        Ok(()) => {
+            crate::observe::delivery("sent");
+            app.store.delivery_done(d.id, now).await
+        }
         Err(error) => {
             let retry = retry_at(app, d, now);
+            crate::observe::delivery(if retry.is_some() { "failed" } else { "given_up" });
             if retry.is_none() {
                 tracing::warn!(client_id = %d.client_id, attempts = d.attempts + 1, %error, "back-channel logout given up");
             }

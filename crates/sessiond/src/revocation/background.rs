@@ -91,7 +91,8 @@ pub async fn prune_once(app: &App) -> Result<PruneCounts, StoreError> {
     let audit = store::audit(move |expired: &Vec<Session>| {
         expired.iter().map(|s| ended_event(&base, s, EndReason::Expired)).collect()
     });
-    app.store.expire_sessions(now, audit).await?;
+    let expired = app.store.expire_sessions(now, audit).await?;
+    crate::observe::sessions_ended(EndReason::Expired, expired.len());
     let config = &app.config;
     app.store.prune(now, now.minus(config.session_retention), now.minus(config.audit_retention)).await
 }

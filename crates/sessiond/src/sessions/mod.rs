@@ -75,6 +75,7 @@ async fn end(
     let base = actor.event(app, AuditKind::SessionEnded);
     let audit = store::audit(move |ended: &Ended| ended_events(&base, &ended.sessions, reason));
     let ended = app.store.end_sessions(which, reason, now, audit).await?;
+    crate::observe::sessions_ended(reason, ended.sessions.len());
     app.apply_revocations(&ended.revocations);
     Ok(ended.sessions)
 }
@@ -120,6 +121,7 @@ pub async fn disable_user(
     let Some((user, ended)) = app.store.disable_user(name, now, audit).await? else {
         return Ok(None);
     };
+    crate::observe::sessions_ended(EndReason::UserDisabled, ended.sessions.len());
     app.apply_revocations(&ended.revocations);
     Ok(Some((user, ended.sessions)))
 }

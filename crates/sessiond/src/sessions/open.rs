@@ -127,6 +127,8 @@ async fn admit(app: &App, user: &User, sign_in: NewSignIn, signed_in: AuditEvent
     });
     match app.store.sign_in(&sign_in, app.session_policy(), audit).await? {
         SignInOutcome::Admitted { ended } => {
+            crate::observe::session_started();
+            crate::observe::sessions_ended(EndReason::SessionLimit, ended.sessions.len());
             app.apply_revocations(&ended.revocations);
             Ok(sign_in)
         }

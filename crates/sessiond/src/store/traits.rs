@@ -129,6 +129,8 @@ pub trait SessionStore {
         now: UnixTime,
         audit: Audit<Ended>,
     ) -> Result<Ended, StoreError>;
+    /// How many sessions are live at `now` (for the metrics gauge).
+    async fn count_live_sessions(&self, now: UnixTime) -> Result<u64, StoreError>;
     /// Marks sessions past a timeout as ended (reason `expired`); returns them.
     async fn expire_sessions(&self, now: UnixTime, audit: Audit<Vec<Session>>) -> Result<Vec<Session>, StoreError>;
 }
@@ -246,6 +248,8 @@ pub trait LogoutOutbox {
         error: &str,
         retry_at: Option<UnixTime>,
     ) -> Result<(), StoreError>;
+    /// How many deliveries are neither done nor given up.
+    async fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
     /// Deliveries not yet done: pending ones, or failed ones; newest first.
     async fn deliveries(&self, failed: bool, limit: u32) -> Result<Vec<LogoutDelivery>, StoreError>;
 }

@@ -20,6 +20,7 @@ mod hardening;
 mod interop;
 mod keys;
 mod lapse;
+mod metrics;
 mod nginx;
 mod oidc_rp;
 mod pages;

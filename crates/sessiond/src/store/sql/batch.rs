@@ -158,7 +158,10 @@ async fn write_loop(pool: sqlx::AnyPool, backend: Backend, mut rx: mpsc::Receive
 /// Commits `ops` (leaving it empty), answering each.
 async fn commit(pool: &sqlx::AnyPool, backend: Backend, ops: &mut Vec<Box<dyn Pending>>) {
     loop {
-        match run_batch(pool, backend, ops).await {
+        let started = std::time::Instant::now();
+        let result = run_batch(pool, backend, ops).await;
+        crate::observe::batch(ops.len(), started.elapsed(), result.is_ok());
+        match result {
             Ok(()) => {
                 ops.drain(..).for_each(|op| op.answer(None));
                 return;

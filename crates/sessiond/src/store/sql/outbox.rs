@@ -113,6 +113,15 @@ impl LogoutOutbox for SqlStore {
         Ok(())
     }
 
+    async fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM logout_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn deliveries(&self, failed: bool, limit: u32) -> Result<Vec<LogoutDelivery>, StoreError> {
         let which = if failed { "failed_at IS NOT NULL" } else { "delivered_at IS NULL AND failed_at IS NULL" };
         let sql = format!("SELECT {COLUMNS} FROM logout_deliveries WHERE {which} ORDER BY id DESC LIMIT $1");

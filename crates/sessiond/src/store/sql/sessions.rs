@@ -445,6 +445,12 @@ impl SessionStore for SqlStore {
         self.writer.write((which, reason, now), |b, (w, r, n)| Box::pin(end_sessions_in(b, w, *r, *n)), audit).await
     }
 
+    async fn count_live_sessions(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM sessions WHERE {}", live("$1"));
+        let n: i64 = sqlx::query_scalar(&sql).bind(now.0).fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn expire_sessions(&self, now: UnixTime, audit: Audit<Vec<Session>>) -> Result<Vec<Session>, StoreError> {
         self.writer.write(now, |b, n| Box::pin(expire_job(b, n)), audit).await
     }
