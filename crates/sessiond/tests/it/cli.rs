@@ -189,8 +189,10 @@ pub fn serve(dir: &TestData, configure: impl FnOnce(&mut Command)) -> Server {
 pub fn serve_on(dir: &TestData, port: u16, configure: impl FnOnce(&mut Command)) -> Server {
     let mut cmd = sessiond(dir);
     cmd.args(["--listen", &format!("127.0.0.1:{port}")]);
+    // Before `configure`, which may keep the logs.
+    cmd.stderr(Stdio::null());
     configure(&mut cmd);
-    cmd.arg("serve").stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.arg("serve").stdout(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     // Drain stdout on a thread for the server's whole life, as a terminal would.
     let stdout = child.stdout.take().unwrap();

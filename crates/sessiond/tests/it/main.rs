@@ -20,6 +20,7 @@ mod hardening;
 mod interop;
 mod keys;
 mod lapse;
+mod log_secrets;
 mod metrics;
 mod nginx;
 mod oidc_rp;
