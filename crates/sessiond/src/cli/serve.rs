@@ -18,6 +18,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
 
     crate::revocation::spawn_background(Arc::clone(&app));
     crate::notify::spawn_logout_sender(Arc::clone(&app));
+    crate::mirror::spawn(Arc::clone(&app));
 
     let limits = http::ServeLimits::from_config(&app.config);
     http::serve(listener, http::router(app), limits, shutdown_signal()).await.map_err(CliError::from_display)
