@@ -24,6 +24,7 @@ mod nginx;
 mod oidc_rp;
 mod pages;
 mod pg;
+mod redis_mirror;
 mod remote;
 mod revocation;
 mod sessions;
