@@ -11,6 +11,7 @@ mod cli;
 mod cli_settings;
 mod cluster;
 mod crash;
+mod deploy;
 mod errors;
 mod feed;
 mod forward_auth;
