@@ -232,6 +232,10 @@ pub struct Settings {
     /// Then wait at most this long for requests in flight [default: 10s].
     #[arg(long, env = "SESSIOND_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
     pub shutdown_timeout: Option<ConfigDuration>,
+    /// Redis (`redis://[:password@]host[:port][/db]` or `unix:///path`) to mirror every
+    /// revocation to as a denylist for legacy middleware [default: off].
+    #[arg(long, env = "SESSIOND_REDIS_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
+    pub redis_url: Option<SecretString>,
 }
 
 fn deserialize_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SigningAlgorithm>, D::Error> {
@@ -280,6 +284,7 @@ impl Settings {
             backchannel_logout_max_age: self.backchannel_logout_max_age.or(lower.backchannel_logout_max_age),
             shutdown_drain: self.shutdown_drain.or(lower.shutdown_drain),
             shutdown_timeout: self.shutdown_timeout.or(lower.shutdown_timeout),
+            redis_url: self.redis_url.or(lower.redis_url),
         }
     }
 
@@ -376,6 +381,8 @@ pub struct Config {
     pub shutdown_drain: Duration,
     /// How long it then waits for requests in flight.
     pub shutdown_timeout: Duration,
+    /// Redis to mirror revocations to (may carry a password: never printed).
+    pub redis_url: Option<crate::secrets::Secret>,
 }
 
 /// How this server names and flags its cookies.
@@ -564,6 +571,7 @@ impl Config {
             backchannel_logout_max_age: secs(s.backchannel_logout_max_age, 24 * 3600),
             shutdown_drain: secs(s.shutdown_drain, 5),
             shutdown_timeout: secs(s.shutdown_timeout, 10),
+            redis_url: validate_redis_url(s.redis_url.as_ref().map(|u| u.expose_secret()))?,
         })
     }
 }
@@ -582,6 +590,21 @@ fn validate_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
         out.push(o);
     }
     Ok(out)
+}
+
+/// The schemes the Redis client is built with: TCP and unix sockets (no
+/// TLS, so `rediss://` is refused here rather than at the first connection).
+fn validate_redis_url(raw: Option<&str>) -> Result<Option<crate::secrets::Secret>, ConfigError> {
+    let Some(raw) = raw.map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
+    let scheme = raw.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("redis" | "redis+unix" | "unix")) {
+        // The URL may hold a password: name the scheme only.
+        return Err(ConfigError(format!(
+            "redis_url must be redis://host[:port][/db] or unix:///path (got scheme {:?})",
+            scheme.unwrap_or("")
+        )));
+    }
+    Ok(Some(crate::secrets::Secret::new(raw)))
 }
 
 /// OpenID Connect Discovery §3: the issuer is an https URL (http is allowed
@@ -663,6 +686,7 @@ mod tests {
         let settings = Settings {
             database_url: Some(format!("postgres://u:{password}@127.0.0.1:1/db").into()),
             master_key: Some(key.into()),
+            redis_url: Some(format!("redis://:{password}@127.0.0.1:6379/0").into()),
             ..Settings::default()
         };
         let from_toml: Settings =
@@ -670,6 +694,7 @@ mod tests {
                 .unwrap();
         let config = Config::resolve(settings.clone()).unwrap();
         assert!(matches!(&config.database, Database::Postgres { url, .. } if url.contains(password)), "still usable");
+        assert!(config.redis_url.as_ref().is_some_and(|u| u.expose().contains(password)), "still usable");
         for shown in [format!("{settings:?}"), format!("{from_toml:?}"), format!("{config:?}")] {
             assert!(!shown.contains(password) && !shown.contains(key), "{shown}");
         }
@@ -687,7 +712,7 @@ mod tests {
         assert_eq!(probe.settings.database_url.as_ref().map(|u| u.expose_secret()), Some("postgres://u:p@h/db"));
         assert_eq!(probe.settings.master_key.as_ref().map(|k| k.expose_secret()), Some("k"));
         let cmd = Probe::command();
-        for name in ["database_url", "master_key"] {
+        for name in ["database_url", "master_key", "redis_url"] {
             let arg = cmd.get_arguments().find(|a| a.get_id() == name).unwrap();
             assert!(arg.is_hide_env_values_set(), "{name}");
         }
@@ -717,6 +742,14 @@ mod tests {
         }));
         let ok = Settings { cors_allowed_origins: Some(vec!["https://a.example:8443".into()]), ..Default::default() };
         assert_eq!(Config::resolve(ok).unwrap().cors_allowed_origins, ["https://a.example:8443"]);
+        let redis = |url: &str| Settings { redis_url: Some(url.into()), ..Default::default() };
+        assert!(bad(redis("rediss://h:6380")), "no TLS in this build: refused at start, not at first use");
+        assert!(bad(redis("http://h")));
+        let refused = Config::resolve(redis("rediss://:hunter2@h")).unwrap_err().to_string();
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert!(Config::resolve(redis("redis://127.0.0.1:6379/2")).unwrap().redis_url.is_some());
+        assert!(Config::resolve(redis("unix:///run/redis.sock")).unwrap().redis_url.is_some());
+        assert!(Config::resolve(Settings::default()).unwrap().redis_url.is_none(), "off by default");
         let zero = Settings { max_connections: Some(0), ..Default::default() };
         assert_eq!(Config::resolve(zero).unwrap().max_connections, None, "0 means derived");
         let file: Settings = toml::from_str("body_timeout = \"3s\"\nmax_connections = 500").unwrap();

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod grants;
 pub mod http;
 pub mod login;
+pub mod mirror;
 pub mod notify;
 pub mod observe;
 pub mod revocation;

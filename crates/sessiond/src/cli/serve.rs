@@ -36,6 +36,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     }
     crate::revocation::spawn_background(Arc::clone(&app));
     let sender = crate::notify::spawn_logout_sender(Arc::clone(&app));
+    crate::mirror::spawn(Arc::clone(&app));
 
     let limits = http::ServeLimits::from_config(&app.config);
     let drain = {

@@ -11,9 +11,9 @@ use crate::support::{claims, s, TestApp};
 
 /// nginx, started on a loopback port with a configuration of ours, stopped
 /// (by its PID) when dropped.
-struct Nginx {
+pub struct Nginx {
     child: Child,
-    port: u16,
+    pub port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -41,7 +41,6 @@ fn find_nginx() -> Option<PathBuf> {
 
 impl Nginx {
     fn start(sessiond: &str, upstream: &str) -> Nginx {
-        let binary = find_nginx().expect("nginx is required (.ci/run installs it)");
         let dir = tempfile::TempDir::new().unwrap();
         let port = crate::cli::free_port();
         let d = dir.path().display();
@@ -81,26 +80,31 @@ http {{
 }}
 "#
         );
+        Nginx::run(dir, port, &conf, &[])
+    }
+
+    /// Checks `conf` with `nginx -t`, then runs it with `dir` as its prefix
+    /// and `args` on both command lines; `port` is where it listens. Its
+    /// error log is `dir/error.log`, or `dir/stderr.log` for `stderr`.
+    pub fn run(dir: tempfile::TempDir, port: u16, conf: &str, args: &[&str]) -> Nginx {
+        let binary = find_nginx().expect("nginx is required (.ci/run installs it)");
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let test =
-            Command::new(&binary).arg("-t").arg("-p").arg(dir.path()).arg("-c").arg(&conf_path).output().unwrap();
+        let nginx = || {
+            let mut cmd = Command::new(&binary);
+            cmd.arg("-p").arg(dir.path()).arg("-c").arg(&conf_path).args(args);
+            cmd
+        };
+        let test = nginx().arg("-t").output().unwrap();
         assert!(test.status.success(), "nginx -t: {}", String::from_utf8_lossy(&test.stderr));
-        // Its output goes to its error log, not to the test's pipes, which a
-        // worker outliving the test would hold open.
-        let child = Command::new(&binary)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        // Its output goes to files, not to the test's pipes, which a worker
+        // outliving the test would hold open.
+        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+        let child = nginx().stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not start: {}", read(&dir.path().join("error.log")));
+            let logs = || read(&dir.path().join("error.log")) + &read(&dir.path().join("stderr.log"));
+            assert!(Instant::now() < deadline, "nginx did not start: {}", logs());
             std::thread::sleep(Duration::from_millis(20));
         }
         Nginx { child, port, _dir: dir }

@@ -152,6 +152,7 @@ impl TestApp {
         tokio::spawn(async move { http::serve(listener, router, limits, pending()).await });
         sessiond::revocation::spawn_background(app.clone());
         sessiond::notify::spawn_logout_sender(app.clone());
+        sessiond::mirror::spawn(app.clone());
         TestApp { base, app, clock, http: reqwest::Client::new(), data }
     }
 
