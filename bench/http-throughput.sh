@@ -4,6 +4,7 @@
 # server), and the ceiling server, alternated for ROUNDS rounds in one run.
 #
 #   bench/http-throughput.sh [ROUNDS]     (default 3; DURATION, CONNS as run.sh)
+#   BEFORE_BIN=/path/to/older/sessiond    also runs that build, labelled before-*
 #
 # Prints per-round lines and, per scenario, the median ratio to the ceiling.
 source "$(dirname "$0")/common.sh"
@@ -27,6 +28,22 @@ if [ -n "${BENCH_DATABASE_URL:-}" ]; then
     start_node pg 39102 http://127.0.0.1:39102 "$DB"
     taskset -a -pc 0 "${PIDS[-1]}" >/dev/null
     targets+=("sessiond-postgres http://127.0.0.1:39102 $PG_ID $PG_SECRET")
+fi
+# BEFORE_BIN: an earlier build, run side by side under the label "before-…".
+if [ -n "${BEFORE_BIN:-}" ]; then
+    AFTER_BIN=$BIN BIN=$BEFORE_BIN
+    read -r B_ID B_SECRET < <(bench_client before-sqlite)
+    start_node before-sqlite 39103 http://127.0.0.1:39103
+    taskset -a -pc 0 "${PIDS[-1]}" >/dev/null
+    targets+=("before-sqlite http://127.0.0.1:39103 $B_ID $B_SECRET")
+    if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+        DB=$(new_pg_db "$BENCH_DATABASE_URL")
+        read -r B_ID B_SECRET < <(bench_client before-pg "$DB")
+        start_node before-pg 39104 http://127.0.0.1:39104 "$DB"
+        taskset -a -pc 0 "${PIDS[-1]}" >/dev/null
+        targets+=("before-postgres http://127.0.0.1:39104 $B_ID $B_SECRET")
+    fi
+    BIN=$AFTER_BIN
 fi
 PORT=39002 taskset -c 0 /tmp/ceiling-target/release/ceiling >"$WORK/ceiling.out" 2>&1 &
 PIDS+=($!)
