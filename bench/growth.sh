@@ -85,7 +85,11 @@ start_timed() {
 
 stop_server() {
     [ -n "$SERVER" ] || return 0
+    # Graceful shutdown waits for requests in flight (wrk leaves CONNS of
+    # them, which may be slow): give it 10 s.
     kill "$SERVER" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER" 2>/dev/null || true
     wait "$SERVER" 2>/dev/null || true
     local keep=() p
     for p in "${PIDS[@]}"; do [ "$p" != "$SERVER" ] && keep+=("$p"); done
