@@ -12,6 +12,8 @@
 #   DURATION [5s] WARMUP [1s] CONNS [32] THREADS [1]: each wrk run
 #   SERVER_CPU [0] WRK_CPU [1]: taskset pinning ("" for none)
 #   READY_TIMEOUT [900]: seconds a start may take before the bench gives up
+#   SETTLE [0]: seconds to wait after /readyz before the runs (the first
+#                prune pass starts with the server and runs meanwhile)
 #
 # For each backend (a fresh SQLite data directory; a fresh PostgreSQL
 # database), after `sessiond init` and one client (client_credentials and
@@ -38,6 +40,7 @@ export DURATION=${DURATION:-5s} WARMUP=${WARMUP:-1s} CONNS=${CONNS:-32} THREADS=
 export WRK_CPU=${WRK_CPU-1}
 SERVER_CPU=${SERVER_CPU-0}
 READY_TIMEOUT=${READY_TIMEOUT:-900}
+SETTLE=${SETTLE:-0}
 PORT=${PORT:-39151}
 SCOPE=api:read
 
@@ -134,6 +137,7 @@ for b in $BACKENDS; do
         start_timed "$b"
         rss_ready=$(rss_kib)
         echo "# $b $size: loaded in ${load_s}s, ready ${STARTUP}s after exec, RSS $((rss_ready / 1024)) MiB" >&2
+        sleep "$SETTLE"
         LABEL="$b:$size" RESULTS_FILE=$RESULTS CLIENT_ID=$CLIENT_ID CLIENT_SECRET=$CLIENT_SECRET \
             SCENARIOS="token introspect issue_revoke" "$PERF/run.sh" "http://127.0.0.1:$PORT" \
             2>"$WORK/run.err" | sed "s/^/$b $size /" || { cat "$WORK/run.err" >&2; exit 1; }
@@ -152,9 +156,10 @@ import sys, collections
 runs = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
     label, scenario, rps, p50, p99, errors, requests = line.split()
-    runs[label][scenario] = (float(rps), float(p99), int(errors))
+    runs[label][scenario] = (float(rps), float(p99), int(errors), int(requests))
 scenarios = ["token", "introspect", "refresh", "issue_revoke"]
-print("\nreq/s (p99 ms) per scenario; errors are non-2xx answers and socket errors")
+print("\nreq/s (p99 ms) per scenario; errors are non-2xx answers and socket errors;"
+      " \"none\": no answer within the run; \"-\": not run (its pre-check failed)")
 head = ["backend", "sessions", "revocations"] + [f"{s} req/s (p99)" for s in scenarios] + \
        ["errors", "load s", "startup s", "RSS ready MiB", "RSS end MiB", "DB MiB"]
 print("| " + " | ".join(head) + " |")
@@ -162,7 +167,8 @@ print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|"
 for line in open(sys.argv[2]):
     b, size, rev, load_s, startup, rss_ready, rss_end, db = line.split()
     r = runs.get(f"{b}:{size}", {})
-    cells = [f"{r[s][0]:,.0f} ({r[s][1]:.1f})" if s in r else "-" for s in scenarios]
+    cells = ["-" if s not in r else "none" if r[s][3] == 0 else f"{r[s][0]:,.0f} ({r[s][1]:.1f})"
+             for s in scenarios]
     errors = sum(v[2] for v in r.values())
     print(f"| {b} | {int(size):,} | {int(rev):,} | " + " | ".join(cells) +
           f" | {errors} | {load_s} | {startup} | {int(rss_ready) / 1024:.0f} | {int(rss_end) / 1024:.0f} | {int(db) / 2**20:.0f} |")
