@@ -11,6 +11,7 @@
 #   BENCH_DATABASE_URL  a PostgreSQL server where the role may CREATE DATABASE
 #   DURATION [5s] WARMUP [1s] CONNS [32] THREADS [1]: each wrk run
 #   SERVER_CPU [0] WRK_CPU [1]: taskset pinning ("" for none)
+#   KEEP_DB [0]: 1 keeps the PostgreSQL database (dropped on exit otherwise)
 #   READY_TIMEOUT [900]: seconds a start may take before the bench gives up
 #   SETTLE [0]: seconds to wait after /readyz before the runs (the first
 #                prune pass starts with the server and runs meanwhile)
@@ -56,6 +57,19 @@ for b in $BACKENDS; do
 done
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 2; }
 build_sessiond
+
+# Each size's PostgreSQL database holds up to ~0.9 GB: dropped on exit,
+# after every process started here has been stopped.
+PG_DBS=()
+drop_databases() {
+    [ "${KEEP_DB:-0}" = 1 ] && return 0
+    local url
+    for url in "${PG_DBS[@]:-}"; do
+        [ -n "$url" ] && psql -X -q "$BENCH_DATABASE_URL" \
+            -c "DROP DATABASE IF EXISTS \"${url##*/}\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+}
+trap 'cleanup; drop_databases' EXIT
 
 RESULTS=$WORK/results       # LABEL scenario req/s p50 p99 errors requests (run.sh's format)
 META=$WORK/meta             # backend size revocations load_s startup_s rss_ready_kib rss_end_kib db_bytes
@@ -112,7 +126,10 @@ db_bytes() {
 
 for b in $BACKENDS; do
     DB=""
-    [ "$b" = postgres ] && DB=$(new_pg_db "$BENCH_DATABASE_URL")
+    if [ "$b" = postgres ]; then
+        DB=$(new_pg_db "$BENCH_DATABASE_URL")
+        PG_DBS+=("$DB")
+    fi
     mapfile -t env < <(server_env "$b")
     env "${env[@]}" "$BIN" --data-dir "$WORK/$b" --issuer "http://127.0.0.1:$PORT" init >/dev/null
     read -r CLIENT_ID CLIENT_SECRET < <(
