@@ -20,13 +20,26 @@ const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// How often expired entries, sessions and rows are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Starts the background tasks; they run until the process ends.
+/// Starts the background tasks; they run until the process ends. Pruning
+/// runs in a task of its own: a long pass (a large store) must never hold
+/// up reading the log, or the node would fail closed meanwhile.
 pub fn spawn_background(app: Arc<App>) -> JoinHandle<()> {
+    let pruner = Arc::clone(&app);
+    tokio::spawn(async move {
+        let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+        prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            prune.tick().await;
+            match prune_once(&pruner).await {
+                Ok(counts) => tracing::debug!(?counts, "pruned"),
+                Err(e) => tracing::warn!(error = %e, "prune failed"),
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut follow = tokio::time::interval(FOLLOW_INTERVAL);
         let mut keys = tokio::time::interval(KEY_RELOAD_INTERVAL);
-        let mut prune = tokio::time::interval(PRUNE_INTERVAL);
-        for tick in [&mut follow, &mut keys, &mut prune] {
+        for tick in [&mut follow, &mut keys] {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
         // Other nodes announce their writes (PostgreSQL); the poll above is
@@ -47,12 +60,6 @@ pub fn spawn_background(app: Arc<App>) -> JoinHandle<()> {
                 _ = keys.tick() => {
                     if let Err(e) = app.reload_keys().await {
                         tracing::warn!(error = %e, "could not reload signing keys");
-                    }
-                }
-                _ = prune.tick() => {
-                    match prune_once(&app).await {
-                        Ok(counts) => tracing::debug!(?counts, "pruned"),
-                        Err(e) => tracing::warn!(error = %e, "prune failed"),
                     }
                 }
             }

@@ -24,10 +24,10 @@ macro_rules! migrations {
 }
 
 /// The SQLite migrations.
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql", 3 => "0003_token_settings.sql", 4 => "0004_browser_sign_in.sql", 5 => "0005_logout_deliveries.sql", 6 => "0006_sessions_by_absolute_expiry.sql");
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql", 3 => "0003_token_settings.sql", 4 => "0004_browser_sign_in.sql", 5 => "0005_logout_deliveries.sql", 6 => "0006_sessions_by_absolute_expiry.sql", 7 => "0007_refresh_tokens_by_expiry.sql");
 
 /// The PostgreSQL migrations: the same files, PostgreSQL types.
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql", 3 => "0003_token_settings.sql", 4 => "0004_browser_sign_in.sql", 5 => "0005_logout_deliveries.sql", 6 => "0006_sessions_by_absolute_expiry.sql");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_revocation_log.sql", 3 => "0003_token_settings.sql", 4 => "0004_browser_sign_in.sql", 5 => "0005_logout_deliveries.sql", 6 => "0006_sessions_by_absolute_expiry.sql", 7 => "0007_refresh_tokens_by_expiry.sql");
 
 /// Applies every migration not yet applied. Each runs in its own
 /// transaction that first claims its version row: a second process starting

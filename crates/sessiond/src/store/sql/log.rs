@@ -52,19 +52,22 @@ impl RevocationStore for SqlStore {
             exec(&mut tx, "DELETE FROM revocations WHERE expires_at <= $1", bounds.prunable_before(now)).await?;
         tx.commit().await?;
         let mut tx = self.pool.begin().await?;
-        // A refresh token is useless once expired or once its session ended
-        // (presenting it then is answered as unknown: invalid_grant).
-        let refresh_tokens = exec(
-            &mut tx,
-            "DELETE FROM refresh_tokens WHERE expires_at <= $1 OR grant_id IN
-                 (SELECT g.id FROM grants g JOIN sessions s ON s.id = g.session_id WHERE s.ended_at IS NOT NULL)",
-            now,
-        )
-        .await?;
+        // A refresh token is useless once expired (by index). One of a
+        // session that ended is refused already (its grant is revoked) and
+        // goes with its grant, below, or when it expires, whichever is first.
+        let refresh_tokens = exec(&mut tx, "DELETE FROM refresh_tokens WHERE expires_at <= $1", now).await?;
         // Authorization codes are kept a while after they expire, so a code
         // replayed late is still recognised as reuse (its tokens revoked).
         exec(&mut tx, "DELETE FROM authorization_codes WHERE expires_at <= $1", now.minus(CODE_RETENTION)).await?;
         let old = "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1";
+        exec(
+            &mut tx,
+            &format!(
+                "DELETE FROM refresh_tokens WHERE grant_id IN (SELECT id FROM grants WHERE session_id IN ({old}))"
+            ),
+            retain_since,
+        )
+        .await?;
         for table in ["authorization_codes", "grants"] {
             exec(&mut tx, &format!("DELETE FROM {table} WHERE session_id IN ({old})"), retain_since).await?;
         }
