@@ -2,7 +2,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use jsonwebtoken::{Algorithm, DecodingKey};
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RsaPublicKeyComponents, ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// The signature algorithms sessiond signs with (RFC 7518 §3.1, RFC 8037).
@@ -33,15 +37,6 @@ impl SigningAlgorithm {
             "EdDSA" => Some(Self::EdDSA),
             "RS256" => Some(Self::RS256),
             _ => None,
-        }
-    }
-
-    /// The same algorithm as the `jsonwebtoken` crate names it.
-    pub fn to_jsonwebtoken(self) -> Algorithm {
-        match self {
-            Self::ES256 => Algorithm::ES256,
-            Self::EdDSA => Algorithm::EdDSA,
-            Self::RS256 => Algorithm::RS256,
         }
     }
 }
@@ -101,22 +96,38 @@ pub enum JwkError {
 }
 
 impl Jwk {
-    /// Builds the verification key, pinned to the JWK's own `alg`.
+    /// Builds the verification key, pinned to the JWK's own `alg`. The key
+    /// is parsed and checked here, once (an EC point must lie on the curve),
+    /// not on every verification.
     pub fn to_public_key(&self) -> Result<PublicKey, JwkError> {
         let alg = SigningAlgorithm::parse(&self.alg)
             .ok_or_else(|| JwkError::UnsupportedAlgorithm { kid: self.kid.clone(), alg: self.alg.clone() })?;
         let bad = || JwkError::Inconsistent(self.kid.clone());
+        let member = |value: &Option<String>| -> Result<Vec<u8>, JwkError> {
+            URL_SAFE_NO_PAD.decode(value.as_deref().ok_or_else(bad)?).map_err(|_| bad())
+        };
         let key = match (alg, self.kty.as_str(), self.crv.as_deref()) {
             (SigningAlgorithm::ES256, "EC", Some("P-256")) => {
-                let (x, y) = (self.x.as_deref().ok_or_else(bad)?, self.y.as_deref().ok_or_else(bad)?);
-                DecodingKey::from_ec_components(x, y).map_err(|_| bad())?
+                let (x, y) = (member(&self.x)?, member(&self.y)?);
+                // RFC 7518 §6.2.1.2: each coordinate is the full 32 bytes.
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(bad());
+                }
+                // SEC 1 uncompressed point: 0x04 ‖ x ‖ y.
+                let point = [&[0x04][..], &x, &y].concat();
+                ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(|_| bad())?
             }
             (SigningAlgorithm::EdDSA, "OKP", Some("Ed25519")) => {
-                DecodingKey::from_ed_components(self.x.as_deref().ok_or_else(bad)?).map_err(|_| bad())?
+                let x = member(&self.x)?;
+                if x.len() != 32 {
+                    return Err(bad());
+                }
+                ParsedPublicKey::new(&ED25519, x).map_err(|_| bad())?
             }
             (SigningAlgorithm::RS256, "RSA", _) => {
-                let (n, e) = (self.n.as_deref().ok_or_else(bad)?, self.e.as_deref().ok_or_else(bad)?);
-                DecodingKey::from_rsa_components(n, e).map_err(|_| bad())?
+                let components = RsaPublicKeyComponents { n: member(&self.n)?, e: member(&self.e)? };
+                // The 2048-bit minimum is enforced when verifying.
+                components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256).map_err(|_| bad())?
             }
             _ => return Err(bad()),
         };
@@ -128,7 +139,7 @@ impl Jwk {
 #[derive(Clone)]
 pub struct PublicKey {
     pub(crate) alg: SigningAlgorithm,
-    pub(crate) key: DecodingKey,
+    pub(crate) key: ParsedPublicKey,
 }
 
 /// The keys a verifier trusts, by `kid`.
@@ -186,5 +197,52 @@ impl KeySet {
 impl fmt::Debug for KeySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.keys.iter().map(|(kid, k)| (kid, k.alg))).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+
+    use super::*;
+
+    fn p256_jwk(x: &[u8], y: &[u8]) -> Jwk {
+        Jwk {
+            kty: "EC".into(),
+            kid: "k1".into(),
+            alg: "ES256".into(),
+            use_: Some("sig".into()),
+            crv: Some("P-256".into()),
+            x: Some(URL_SAFE_NO_PAD.encode(x)),
+            y: Some(URL_SAFE_NO_PAD.encode(y)),
+            n: None,
+            e: None,
+        }
+    }
+
+    #[test]
+    fn a_p256_key_is_checked_when_loaded() {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let point = pair.public_key().as_ref();
+        let (x, y) = (&point[1..33], &point[33..65]);
+        assert!(p256_jwk(x, y).to_public_key().is_ok());
+        let mut off_curve = y.to_vec();
+        off_curve[31] ^= 1;
+        for (what, jwk) in [
+            ("off the curve", p256_jwk(x, &off_curve)),
+            ("short x", p256_jwk(&x[1..], y)),
+            ("long y", p256_jwk(x, &[y, &[0]].concat())),
+            ("as EdDSA", Jwk { alg: "EdDSA".into(), ..p256_jwk(x, y) }),
+            ("no y", Jwk { y: None, ..p256_jwk(x, y) }),
+        ] {
+            assert!(matches!(jwk.to_public_key(), Err(JwkError::Inconsistent(_))), "{what}");
+        }
+        let hs = Jwk { alg: "HS256".into(), ..p256_jwk(x, y) };
+        assert!(matches!(hs.to_public_key(), Err(JwkError::UnsupportedAlgorithm { .. })));
+        // In a JWK Set document, a key that cannot be used is skipped.
+        let document =
+            serde_json::json!({"keys": [p256_jwk(x, &off_curve), Jwk { kid: "k2".into(), ..p256_jwk(x, y) }]});
+        let keys = KeySet::from_jwks_json(&document.to_string()).unwrap();
+        assert_eq!((keys.len(), keys.get("k2").is_some()), (1, true));
     }
 }

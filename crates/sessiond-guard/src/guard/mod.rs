@@ -271,11 +271,11 @@ pub(crate) mod testing {
     //! by the test, and tokens to show it.
     use super::*;
 
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    use ring::rand::SystemRandom;
-    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
     use crate::{low_s, Jwk, ACCESS_TOKEN_TYPE};
 
@@ -283,9 +283,8 @@ pub(crate) mod testing {
 
     /// A guard with one ES256 key, current or not, and a signer for it.
     pub(crate) fn guard(current: bool, on_stale: StalePolicy) -> (Guard, EncodingKey) {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
         let point = pair.public_key().as_ref();
         let jwk = Jwk {
             kty: "EC".into(),

@@ -4,9 +4,9 @@
 //! master key, so every node accepts it). A forged cross-site form cannot
 //! read the cookie and so cannot produce the field; a `SameSite` cookie and
 //! the `Origin` check add to it.
+use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ring::hmac;
 
 /// The form field for a CSRF cookie value.
 pub fn token(key: &[u8; 32], cookie: &str) -> String {

@@ -5,10 +5,10 @@
 //! Sealed form: `b"SK1"` ‖ 12-byte random nonce ‖ ciphertext ‖ 16-byte tag.
 //! The key id is the additional authenticated data, so a sealed key cannot
 //! be moved to another row.
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::rand::{SecureRandom, SystemRandom};
 
 const MAGIC: &[u8] = b"SK1";
 
@@ -20,7 +20,7 @@ pub struct SealError(pub String);
 /// The master key.
 pub struct Sealer {
     key: LessSafeKey,
-    derivation: ring::hmac::Key,
+    derivation: aws_lc_rs::hmac::Key,
     rng: SystemRandom,
 }
 
@@ -30,7 +30,7 @@ impl Sealer {
         let unbound = UnboundKey::new(&AES_256_GCM, raw).map_err(|_| SealError("a master key is 32 bytes".into()))?;
         Ok(Self {
             key: LessSafeKey::new(unbound),
-            derivation: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, raw),
+            derivation: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, raw),
             rng: SystemRandom::new(),
         })
     }
@@ -57,7 +57,7 @@ impl Sealer {
     /// (HMAC-SHA256, as HKDF-Expand does for one block): the same on every
     /// node, independent of the sealing key and of every other label.
     pub fn derive_key(&self, label: &str) -> [u8; 32] {
-        let tag = ring::hmac::sign(&self.derivation, label.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&self.derivation, label.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(tag.as_ref());
         out

@@ -1,14 +1,18 @@
 //! Generation of new signing keys and their public JWKs.
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use sessiond_guard::{Jwk, SigningAlgorithm};
 use sha2::{Digest, Sha256};
 
 /// A freshly generated key.
 pub struct GeneratedKey {
-    /// Private key: PKCS#8 (ES256, EdDSA) or PKCS#1 (RS256) DER.
+    /// Private key: PKCS#8 DER. (RS256 keys generated before sessiond
+    /// moved to `aws-lc-rs`, which writes no PKCS#1, were stored as PKCS#1;
+    /// `SigningKey::from_der` reads both.)
     pub private_der: Vec<u8>,
     /// The public half, with `kid` set to its RFC 7638 thumbprint.
     pub jwk: Jwk,
@@ -28,7 +32,7 @@ pub fn generate_key(alg: SigningAlgorithm) -> Result<GeneratedKey, KeyGenError> 
         SigningAlgorithm::ES256 => {
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
                 .map_err(|e| fail(&e))?;
-            let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
                 .map_err(|e| fail(&e))?;
             // Uncompressed point: 0x04 ‖ x ‖ y, 32 bytes each.
             let point = pair.public_key().as_ref();
@@ -47,14 +51,13 @@ pub fn generate_key(alg: SigningAlgorithm) -> Result<GeneratedKey, KeyGenError> 
             (pkcs8.as_ref().to_vec(), jwk)
         }
         SigningAlgorithm::RS256 => {
-            use rsa::pkcs1::EncodeRsaPrivateKey;
-            use rsa::traits::PublicKeyParts;
-            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| fail(&e))?;
-            let der = key.to_pkcs1_der().map_err(|e| fail(&e))?;
+            let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| fail(&e))?;
+            let pkcs8: Pkcs8V1Der<'_> = pair.as_der().map_err(|e| fail(&e))?;
+            let public = pair.public_key();
             let mut jwk = empty_jwk("RSA", alg);
-            jwk.n = Some(b64(&key.n().to_bytes_be()));
-            jwk.e = Some(b64(&key.e().to_bytes_be()));
-            (der.as_bytes().to_vec(), jwk)
+            jwk.n = Some(b64(public.modulus().big_endian_without_leading_zero()));
+            jwk.e = Some(b64(public.exponent().big_endian_without_leading_zero()));
+            (pkcs8.as_ref().to_vec(), jwk)
         }
     };
     jwk.kid = thumbprint(&jwk);

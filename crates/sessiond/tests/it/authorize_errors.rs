@@ -563,11 +563,10 @@ async fn a_cookie_from_an_ended_session_gets_the_login_form() {
 /// `token` re-signed with a P-256 key made here, keeping its header
 /// (`kid` included) and claims.
 fn resign(token: &str) -> String {
-    use ring::rand::SystemRandom;
-    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
     let rng = SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
     let signing_input = token.rsplit_once('.').unwrap().0;
     let signature = key.sign(&rng, signing_input.as_bytes()).unwrap();
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
