@@ -246,8 +246,8 @@ impl From<crate::grants::GrantError> for ApiError {
             G::UnauthorizedClient(_) => Self::new(ErrorCode::UnauthorizedClient, e.to_string()),
             G::InvalidScope => Self::new(ErrorCode::InvalidScope, e.to_string()),
             G::ClientRemoved => Self::invalid_client(e.to_string()),
-            G::Store(e) => Self::store(e),
-            G::Signing(_) | G::Hashing(_) => Self::internal(e),
+            G::Store(store) if store.is_unavailable() => Self::store(store),
+            G::Store(_) | G::Signing(_) | G::Hashing(_) => Self::internal(e),
         }
     }
 }
