@@ -326,11 +326,18 @@ mod tests {
             ApiError::from(G::UnauthorizedClient(crate::domain::GrantType::Password)).code(),
             ErrorCode::UnauthorizedClient
         );
+        // A store failure is the store's own error (`ApiError::store`).
         let failed = ApiError::from(G::Store(crate::store::StoreError::Corrupt("db down".into())));
         assert_eq!(failed.code(), ErrorCode::ServerError);
         let response = failed.into_response();
         let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
-        assert!(cause.0.to_string().contains("storage failed"));
+        assert!(cause.0.to_string().contains("db down"), "{}", cause.0);
+        // Any other failure keeps the grant's error, with its source.
+        let failed = ApiError::from(G::Hashing(crate::login::HashingError::Failed("thread died".into())));
+        assert_eq!(failed.code(), ErrorCode::ServerError);
+        let response = failed.into_response();
+        let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
+        assert!(cause.0.to_string().contains("password hashing failed"), "{}", cause.0);
         assert!(std::error::Error::source(&**cause.0).is_some(), "with its source");
         for refusal in [Refusal::UnknownUser, Refusal::WrongPassword, Refusal::Disabled] {
             let e = ApiError::from(G::BadCredentials(refusal));
