@@ -22,6 +22,7 @@ mod keys;
 mod lapse;
 mod nginx;
 mod oidc_rp;
+mod openapi;
 mod pages;
 mod pg;
 mod remote;
