@@ -198,11 +198,11 @@ pub async fn stream(
     headers: HeaderMap,
     query: QueryParams,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // The query is checked even when the header wins over it, so a
+    // malformed or unknown parameter is refused either way.
+    let from_query = query.only(&["since"])?.optional_number("since")?;
     let from_header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-    let since = match from_header {
-        Some(seq) => seq,
-        None => query.only(&["since"])?.optional_number("since")?.unwrap_or(0),
-    };
+    let since = from_header.or(from_query).unwrap_or(0);
     if app.is_draining() {
         // Stopping: a stream opened now would end at once.
         return Err(ApiError::not_current());

@@ -94,12 +94,14 @@ pub enum CallbackParam {
 pub async fn logout(
     State(app): State<Arc<App>>,
     RequestContext(context): RequestContext,
-    QueryParams(query): QueryParams,
+    query: QueryParams,
     mut parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Unknown query parameters are refused, as on every JSON API.
+    query.only(&["revoke", "cb"])?;
     let form = body_params(&parts.headers, &body)?;
-    for params in [&query, &form] {
+    for params in [&query.0, &form] {
         check_params(params)?;
     }
     let (sid, name) = if parts.headers.contains_key(header::AUTHORIZATION) {
