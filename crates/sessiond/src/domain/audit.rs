@@ -4,7 +4,7 @@ use serde::Serialize;
 use super::UnixTime;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
     /// A user signed in (a session began).
@@ -83,11 +83,12 @@ impl AuditKind {
 }
 
 /// One recorded event.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Position in the trail (0 before it is stored).
     pub seq: i64,
-    /// When.
+    /// When (Unix seconds).
+    #[schema(value_type = i64)]
     pub at: UnixTime,
     /// What.
     pub kind: Option<AuditKind>,

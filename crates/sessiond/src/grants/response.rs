@@ -7,7 +7,7 @@ use crate::domain::GrantType;
 use crate::secrets::Secret;
 
 /// A successful token response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
@@ -17,6 +17,7 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// A new refresh token, if the client may refresh.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose")]
+    #[schema(value_type = Option<String>)]
     pub refresh_token: Option<Secret>,
     /// Granted scope (§5.1: required when it differs from the request;
     /// always sent, which every client accepts).

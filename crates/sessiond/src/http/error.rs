@@ -9,6 +9,8 @@ use std::sync::Arc;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Error codes (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,21 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code (the contract lists them: `openapi::schemas`).
+    pub const ALL: [ErrorCode; 11] = [
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::InvalidGrant,
+        Self::UnauthorizedClient,
+        Self::UnsupportedGrantType,
+        Self::InvalidScope,
+        Self::InvalidToken,
+        Self::InsufficientScope,
+        Self::NotFound,
+        Self::ServerError,
+        Self::TemporarilyUnavailable,
+    ];
+
     /// The `error` value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +83,16 @@ impl ErrorCode {
             _ => StatusCode::BAD_REQUEST,
         }
     }
+}
+
+/// The body of every error answer (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody<'a> {
+    /// The error code.
+    #[schema(value_type = ErrorCode)]
+    pub error: &'static str,
+    /// What went wrong, for a person reading logs; never anything internal.
+    pub error_description: &'a str,
 }
 
 /// A cause of a failure, boxed.
@@ -209,7 +236,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code.as_str(), "error_description": self.description });
+        let body = ErrorBody { error: self.code.as_str(), error_description: &self.description };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -293,6 +320,8 @@ mod tests {
         for (code, status) in table {
             assert_eq!(code.status().as_u16(), status, "{}", code.as_str());
         }
+        assert_eq!(ErrorCode::ALL.len(), table.len(), "ALL lists every code");
+        assert!(table.iter().all(|(code, _)| ErrorCode::ALL.contains(code)));
     }
 
     #[test]
@@ -326,11 +355,18 @@ mod tests {
             ApiError::from(G::UnauthorizedClient(crate::domain::GrantType::Password)).code(),
             ErrorCode::UnauthorizedClient
         );
+        // A store failure is the store's own error (`ApiError::store`).
         let failed = ApiError::from(G::Store(crate::store::StoreError::Corrupt("db down".into())));
         assert_eq!(failed.code(), ErrorCode::ServerError);
         let response = failed.into_response();
         let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
-        assert!(cause.0.to_string().contains("storage failed"));
+        assert!(cause.0.to_string().contains("db down"), "{}", cause.0);
+        // Any other failure keeps the grant's error, with its source.
+        let failed = ApiError::from(G::Hashing(crate::login::HashingError::Failed("thread died".into())));
+        assert_eq!(failed.code(), ErrorCode::ServerError);
+        let response = failed.into_response();
+        let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
+        assert!(cause.0.to_string().contains("password hashing failed"), "{}", cause.0);
         assert!(std::error::Error::source(&**cause.0).is_some(), "with its source");
         for refusal in [Refusal::UnknownUser, Refusal::WrongPassword, Refusal::Disabled] {
             let e = ApiError::from(G::BadCredentials(refusal));

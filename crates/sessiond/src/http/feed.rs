@@ -17,6 +17,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::Stream;
 use serde::Serialize;
@@ -25,6 +26,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::client_auth::parse_basic_header;
 use super::error::ApiError;
+use super::openapi::responses::{BadRequest, ClientAuthFailed, Forbidden, Unavailable};
 use super::params::QueryParams;
 use crate::app::App;
 use crate::domain::ClientKind;
@@ -37,7 +39,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 const PAGE: u32 = 1000;
 
 /// One entry as the feed sends it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedEntry<'a> {
     /// Position in the log.
     pub seq: i64,
@@ -92,35 +94,115 @@ async fn entries_after(app: &App, since: i64) -> Result<Vec<Revocation>, StoreEr
     }
 }
 
+/// The snapshot: entries after a position, and the position it is current to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FeedSnapshot<'a> {
+    /// Pass it back as `since` next time.
+    pub position: i64,
+    /// The entries, in log order.
+    pub entries: Vec<FeedEntry<'a>>,
+}
+
+/// One event of the stream, as Server-Sent Events carry it (for the
+/// contract; `event` writes it). A heartbeat is a comment, not an event.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Never built: it documents what `event` writes.
+pub struct RevocationEvent {
+    /// The event type.
+    event: RevocationEventType,
+    /// The entry's `seq`: send it back as `Last-Event-ID` to resume after it.
+    #[schema(pattern = "^[0-9]+$")]
+    id: String,
+    /// The entry: a `FeedEntry`, as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
+/// The event type of the stream's events.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Documentation only.
+pub enum RevocationEventType {
+    /// A revocation-log entry.
+    Revocation,
+}
+
+/// The query of the feed.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Never built: it documents what the feed handlers read.
+pub struct FeedQuery {
+    /// A `position` (or an event id) from an earlier answer; 0 or absent: from the start.
+    since: Option<i64>,
+}
+
 /// `GET /api/v1/revocations?since=SEQ`: every still-relevant entry after
 /// `since` (0, or absent: all of them — the snapshot), and `position`, the
 /// place in the log the answer is current to; the next call passes it back
 /// as `since`. Entries deleted from the log had expired, so nothing a
 /// follower needs is ever missing, however old `since` is.
-pub async fn snapshot(
-    State(app): State<Arc<App>>,
-    _: FeedReader,
-    query: QueryParams,
-) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/revocations",
+    tag = "feed",
+    summary = "Revocation feed: snapshot",
+    description = "Every still-relevant revocation after `since`, for validators in other processes \
+        (resource servers). Only confidential clients registered as resource servers, by \
+        `client_secret_basic`.",
+    params(FeedQuery),
+    security(("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "The entries after `since`", body = FeedSnapshot),
+        (status = 400, response = BadRequest),
+        (status = 401, response = ClientAuthFailed),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+)]
+pub async fn snapshot(State(app): State<Arc<App>>, _: FeedReader, query: QueryParams) -> Result<Response, ApiError> {
     let since = query.only(&["since"])?.optional_number("since")?.unwrap_or(0).max(0);
     let entries = entries_after(&app, since).await?;
     let position = entries.last().map_or(since.max(app.log_position()), |r| r.seq);
     let entries: Vec<FeedEntry<'_>> = entries.iter().map(FeedEntry::from).collect();
-    Ok(Json(serde_json::json!({ "position": position, "entries": entries })))
+    // Serialized here, while the entries it borrows are alive.
+    Ok(Json(FeedSnapshot { position, entries }).into_response())
 }
 
 /// `GET /api/v1/revocations/stream` (`Last-Event-ID` or `?since=`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/revocations/stream",
+    tag = "feed",
+    summary = "Revocation feed: live stream",
+    description = "The same entries as Server-Sent Events, live: each event is `event: revocation`, \
+        `id:` its `seq`, `data:` one `FeedEntry` as JSON; a `:heartbeat` comment every 5 s while the \
+        server's own view of the log is current. Reconnect with `Last-Event-ID`. The stream does \
+        not end while the server runs.",
+    params(
+        FeedQuery,
+        ("Last-Event-ID" = Option<String>, Header,
+            description = "The last event id received; wins over `since` (a value that is not a number is ignored)"),
+    ),
+    security(("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "The event stream; the schema is each event's", content_type = "text/event-stream", body = RevocationEvent),
+        (status = 400, response = BadRequest),
+        (status = 401, response = ClientAuthFailed),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn stream(
     State(app): State<Arc<App>>,
     _: FeedReader,
     headers: HeaderMap,
     query: QueryParams,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // The query is checked even when the header wins over it, so a
+    // malformed or unknown parameter is refused either way.
+    let from_query = query.only(&["since"])?.optional_number("since")?;
     let from_header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-    let since = match from_header {
-        Some(seq) => seq,
-        None => query.only(&["since"])?.optional_number("since")?.unwrap_or(0),
-    };
+    let since = from_header.or(from_query).unwrap_or(0);
     if app.is_draining() {
         // Stopping: a stream opened now would end at once.
         return Err(ApiError::not_current());

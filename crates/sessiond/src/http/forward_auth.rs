@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use super::bearer::Bearer;
 use super::browser::cookies;
 use super::error::ApiError;
+use super::openapi::responses::{BadRequest, BearerRejected, Forbidden, Unavailable};
 use super::params::QueryParams;
 use crate::app::App;
 
@@ -27,8 +28,41 @@ struct Identity {
     scope: String,
 }
 
+/// The query of `/authz/forward`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Never built: it documents what `forward` reads.
+pub struct ForwardQuery {
+    /// Scopes the route requires, space-separated; a token lacking one is
+    /// refused (403).
+    scope: Option<String>,
+}
+
 /// `GET /authz/forward?scope=S`: 200 with `X-Sessiond-Sub`, `-Sid`,
 /// `-Client`, `-Scope` for a live token or session, else 401/403.
+#[utoipa::path(
+    get,
+    path = "/authz/forward",
+    tag = "ops",
+    summary = "Forward authentication for reverse proxies",
+    description = "For nginx `auth_request`, Traefik ForwardAuth, Envoy `ext_authz`: the proxy passes \
+        the client's `Authorization` (or cookies); a live access token, or a live browser session's \
+        SSO cookie, gets 200 with who it is in headers to forward upstream.",
+    params(ForwardQuery),
+    security(("bearer" = []), ("sso_cookie" = [])),
+    responses(
+        (status = 200, description = "A live token or session (no body)", headers(
+            ("X-Sessiond-Sub" = String, description = "The user (or, for a client's own token, the client)"),
+            ("X-Sessiond-Sid" = String, description = "The session, when there is one"),
+            ("X-Sessiond-Client" = String, description = "The client the token was issued to"),
+            ("X-Sessiond-Scope" = String, description = "The token's scopes, space-separated"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn forward(State(app): State<Arc<App>>, query: QueryParams, mut parts: Parts) -> Result<Response, ApiError> {
     let required = query.only(&["scope"])?.0.one("scope")?.map(str::to_owned);
     let identity = if parts.headers.contains_key(header::AUTHORIZATION) {

@@ -22,21 +22,86 @@ use super::bearer::Bearer;
 use super::context::RequestContext;
 use super::error::ApiError;
 use super::form::OAuthForm;
+use super::openapi::responses::{BadRequest, BearerRejected, Forbidden, PayloadTooLarge, Unavailable};
 use super::params::QueryParams;
 use crate::app::App;
 use crate::domain::{EndReason, SessionId};
 use crate::sessions::{end_session, Actor};
 
+/// The parameters of `/logout`, in the query or a form body; accepted for
+/// compatibility, they change nothing (ending the session revokes every
+/// token of it).
+#[derive(utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Never built: it documents what `check_params` reads.
+pub struct LogoutParams {
+    /// `token` or `token_refresh`, repeatable.
+    #[schema(required = false)]
+    #[param(required = false)]
+    revoke: Vec<RevokeParam>,
+    /// The callback mode: `none`.
+    #[schema(required = false)]
+    #[param(required = false)]
+    cb: CallbackParam,
+}
+
+/// A value of `revoke`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Documentation only.
+pub enum RevokeParam {
+    /// The access token.
+    Token,
+    /// The refresh token as well.
+    TokenRefresh,
+}
+
+/// A value of `cb`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Documentation only.
+pub enum CallbackParam {
+    /// No callback.
+    None,
+}
+
 /// Ends the session of the presented access token or SSO cookie.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "sessions",
+    summary = "End the caller's session",
+    description = "Ends the session of the Bearer token or, from a page on this server or an \
+        allowed origin (the `Origin` header is required), of the SSO cookie: every token of the \
+        session, for every application signed in through it, dies at once. Parameters may come \
+        in the query or a form body.",
+    params(LogoutParams),
+    request_body(
+        content = Option<LogoutParams>,
+        content_type = "application/x-www-form-urlencoded",
+        description = "Optional; the same parameters as the query",
+    ),
+    security(("bearer" = []), ("sso_cookie" = [])),
+    responses(
+        (status = 204, description = "The session ended; the SSO cookie is cleared"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn logout(
     State(app): State<Arc<App>>,
     RequestContext(context): RequestContext,
-    QueryParams(query): QueryParams,
+    query: QueryParams,
     mut parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Unknown query parameters are refused, as on every JSON API.
+    query.only(&["revoke", "cb"])?;
     let form = body_params(&parts.headers, &body)?;
-    for params in [&query, &form] {
+    for params in [&query.0, &form] {
         check_params(params)?;
     }
     let (sid, name) = if parts.headers.contains_key(header::AUTHORIZATION) {

@@ -16,8 +16,10 @@ mod logout;
 mod oauth;
 mod oidc;
 mod open_files;
+pub mod openapi;
 mod ops;
 mod params;
+mod routes;
 mod serve;
 mod sessions_api;
 mod trace;
@@ -28,15 +30,16 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
-use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use routes::Route;
 pub use serve::{serve, ServeLimits};
 
 use crate::app::App;
 use error::{ApiError, ErrorCode};
+use routes::Routes;
 
 /// Every route of the server, in groups that each get the layers that
 /// belong to them: the OAuth/OIDC protocol endpoints and the JSON APIs are
@@ -53,15 +56,18 @@ pub fn router(app: Arc<App>) -> Router {
     let read_bodies = axum::middleware::from_fn_with_state(limits, body_deadline::read_body);
     let cors = cors(&app.config.cors_allowed_origins);
     // CORS outside the body deadline, so its errors carry CORS headers too.
-    let open_to_browsers = |routes: Router<Arc<App>>| match &cors {
-        Some(cors) => routes.layer(read_bodies.clone()).layer(cors.clone()),
-        None => routes.layer(read_bodies.clone()),
+    let open_to_browsers = |routes: Routes| {
+        let routes = routes.into_router().layer(read_bodies.clone());
+        match &cors {
+            Some(cors) => routes.layer(cors.clone()),
+            None => routes,
+        }
     };
     let routes = Router::new()
         .merge(open_to_browsers(protocol_routes()))
         .merge(open_to_browsers(api_routes()))
-        .merge(ops_routes(app.config.metrics_listen.is_none()).layer(read_bodies.clone()))
-        .merge(browser::routes().layer(read_bodies.clone()))
+        .merge(ops_routes(app.config.metrics_listen.is_none()).into_router().layer(read_bodies.clone()))
+        .merge(browser::routes().into_router().layer(read_bodies.clone()))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -69,47 +75,67 @@ pub fn router(app: Arc<App>) -> Router {
     trace::traced(routes).with_state(app)
 }
 
+/// Every route the server answers, method by method, from the same
+/// functions that build the router (the OpenAPI contract is checked
+/// against it).
+pub fn route_table() -> Vec<Route> {
+    [protocol_routes(), api_routes(), ops_routes(true), browser::routes()]
+        .into_iter()
+        .flat_map(Routes::into_table)
+        .collect()
+}
+
 /// OAuth 2.0 and OpenID Connect endpoints (discovery says where they are).
-fn protocol_routes() -> Router<Arc<App>> {
+fn protocol_routes() -> Routes {
     use oidc::discovery::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH};
-    Router::new()
-        .route("/.well-known/openid-configuration", get(oidc::discovery::discovery))
-        .route("/.well-known/oauth-authorization-server", get(oidc::discovery::discovery))
-        .route(JWKS_PATH, get(oidc::jwks::jwks))
-        .route(TOKEN_PATH, post(oauth::token::token))
-        .route(REVOKE_PATH, post(oauth::revoke::revoke_token))
-        .route(INTROSPECT_PATH, post(oauth::introspect::introspect_token))
-        .route(USERINFO_PATH, get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo))
+    Routes::new()
+        .get(oidc::discovery::OPENID_CONFIGURATION_PATH, oidc::discovery::discovery)
+        .get(oidc::discovery::AUTHORIZATION_SERVER_PATH, oidc::discovery::discovery)
+        .get(JWKS_PATH, oidc::jwks::jwks)
+        .post(TOKEN_PATH, oauth::token::token)
+        .post(REVOKE_PATH, oauth::revoke::revoke_token)
+        .post(INTROSPECT_PATH, oauth::introspect::introspect_token)
+        .get(USERINFO_PATH, oidc::userinfo::userinfo)
+        .post(USERINFO_PATH, oidc::userinfo::userinfo)
 }
 
 /// The JSON APIs: logout and the session APIs. Personal data: never cached.
-fn api_routes() -> Router<Arc<App>> {
+fn api_routes() -> Routes {
     use sessions_api::{admin, me};
-    Router::new()
-        .route("/logout", post(logout::logout))
-        .route("/api/v1/me/sessions", get(me::list).delete(me::end_all))
-        .route("/api/v1/me/sessions/{sid}", delete(me::end_one))
-        .route("/api/v1/admin/sessions", get(admin::list_sessions))
-        .route("/api/v1/admin/sessions/{sid}", delete(admin::end_session))
-        .route("/api/v1/admin/users/{name}/sessions", get(admin::user_sessions).delete(admin::end_user_sessions))
-        .route("/api/v1/admin/users/{name}/disable", post(admin::disable_user))
-        .route("/api/v1/admin/users/{name}/enable", post(admin::enable_user))
-        .route("/api/v1/admin/audit", get(admin::audit))
-        .route("/api/v1/admin/logout-deliveries", get(admin::logout_deliveries))
-        .route("/api/v1/revocations", get(feed::snapshot))
-        .route("/api/v1/revocations/stream", get(feed::stream))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+    Routes::new()
+        .post("/logout", logout::logout)
+        .get("/api/v1/me/sessions", me::list)
+        .delete("/api/v1/me/sessions", me::end_all)
+        .delete("/api/v1/me/sessions/{sid}", me::end_one)
+        .get("/api/v1/admin/sessions", admin::list_sessions)
+        .delete("/api/v1/admin/sessions/{sid}", admin::end_session)
+        .get("/api/v1/admin/users/{name}/sessions", admin::user_sessions)
+        .delete("/api/v1/admin/users/{name}/sessions", admin::end_user_sessions)
+        .post("/api/v1/admin/users/{name}/disable", admin::disable_user)
+        .post("/api/v1/admin/users/{name}/enable", admin::enable_user)
+        .get("/api/v1/admin/audit", admin::audit)
+        .get("/api/v1/admin/logout-deliveries", admin::logout_deliveries)
+        .get("/api/v1/revocations", feed::snapshot)
+        .get("/api/v1/revocations/stream", feed::stream)
+        .map(|routes| {
+            routes.layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+        })
 }
 
 /// Liveness and readiness, for load balancers; forward authentication,
-/// for reverse proxies (neither is called by browsers: no CORS).
-fn ops_routes(with_metrics: bool) -> Router<Arc<App>> {
-    let routes = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/authz/forward", get(forward_auth::forward));
+/// for reverse proxies; the API contract; the metrics, unless they have a
+/// listener of their own (none is called by browsers: no CORS).
+fn ops_routes(with_metrics: bool) -> Routes {
+    let routes = Routes::new()
+        .get("/healthz", ops::healthz)
+        .get("/readyz", ops::readyz)
+        .get("/authz/forward", forward_auth::forward)
+        .get(openapi::PATH, openapi::serve);
     if with_metrics {
-        routes.route("/metrics", get(ops::metrics))
+        routes.get("/metrics", ops::metrics)
     } else {
         routes
     }
@@ -117,7 +143,7 @@ fn ops_routes(with_metrics: bool) -> Router<Arc<App>> {
 
 /// `/metrics` alone, for its own listener (`metrics_listen`).
 pub fn metrics_router(app: Arc<App>) -> Router {
-    Router::new().route("/metrics", get(ops::metrics)).with_state(app)
+    Router::new().route("/metrics", axum::routing::get(ops::metrics)).with_state(app)
 }
 
 /// CORS for browser applications on the configured origins, with

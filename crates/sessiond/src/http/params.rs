@@ -68,6 +68,19 @@ impl QueryParams {
     }
 }
 
+/// The query of a paged list, for the contract ([`QueryParams::page`]
+/// reads it).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Never built: it documents what `page` reads.
+pub struct PageQuery {
+    /// Most items in the page.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<u32>,
+    /// `next` of the previous page.
+    after: Option<String>,
+}
+
 /// A request that takes no query parameters: any is refused.
 pub struct NoQuery;
 
@@ -78,6 +91,26 @@ impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
         QueryParams::from_request_parts(parts, state).await?.only(&[])?;
         Ok(Self)
     }
+}
+
+/// A session id in the path, for the contract ([`Segment`] reads it).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Never built: it documents what `Segment` reads.
+pub struct SidPath {
+    /// The session's id; no control characters.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")]
+    sid: String,
+}
+
+/// A user name in the path, for the contract ([`Segment`] reads it).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Never built: it documents what `Segment` reads.
+pub struct NamePath {
+    /// The user's sign-in name; no control characters.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")]
+    name: String,
 }
 
 /// One path segment.

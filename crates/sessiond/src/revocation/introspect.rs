@@ -12,7 +12,7 @@ use crate::store::StoreError;
 
 /// An introspection response: for a live token its metadata, otherwise only
 /// `{"active": false}` (§2.2: nothing else may be said of an inactive token).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Introspection {
     /// Whether the token is currently usable.
     pub active: bool,

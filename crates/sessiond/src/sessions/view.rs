@@ -4,7 +4,7 @@ use serde::Serialize;
 use crate::domain::Session;
 
 /// A session as the API and the CLI show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     sid: String,
     user_id: String,

@@ -49,7 +49,7 @@ pub struct NewRefreshToken {
 /// A back-channel logout to deliver (OpenID Connect Back-Channel Logout
 /// 1.0): one per client with a `backchannel_logout_uri` and a grant in a
 /// session that ended.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LogoutDelivery {
     /// Its id in the outbox.
     pub id: i64,

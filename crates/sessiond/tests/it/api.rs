@@ -202,6 +202,7 @@ async fn bearer_endpoints_refuse_bad_tokens_with_rfc_6750_challenges() {
         ("/logout?revoke=everything", StatusCode::BAD_REQUEST),
         ("/logout?cb=https://evil.example", StatusCode::BAD_REQUEST),
         ("/logout?cb=a&cb=b", StatusCode::BAD_REQUEST),
+        ("/logout?revokee=token", StatusCode::BAD_REQUEST),
     ] {
         let (status, body) = json_of(t.bearer(Method::POST, path, &at).send().await.unwrap()).await;
         assert_eq!(status, want, "{path}");

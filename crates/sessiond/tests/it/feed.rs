@@ -95,6 +95,10 @@ async fn the_stream_delivers_each_revocation_at_once_and_resumes_where_it_left()
         }
         req.send()
     };
+    // The query is checked even when `Last-Event-ID` wins over it.
+    let bad = t.http.get(t.url("/api/v1/revocations/stream?from=1")).basic_auth(&rs.id, Some(&rs.secret));
+    assert_eq!(bad.header("Last-Event-ID", "1").send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+
     let mut stream = open(None).await.unwrap();
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));

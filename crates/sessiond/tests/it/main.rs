@@ -25,6 +25,7 @@ mod log_secrets;
 mod metrics;
 mod nginx;
 mod oidc_rp;
+mod openapi;
 mod pages;
 mod pg;
 mod redis_mirror;

@@ -16,32 +16,30 @@ pub use forms::issuer_origin;
 mod login;
 pub mod pages;
 
-use std::sync::Arc;
-
-use axum::routing::{get, post};
-use axum::Router;
-
-use crate::app::App;
 use crate::http::oidc::discovery::{AUTHORIZE_PATH, END_SESSION_PATH};
+use crate::http::routes::Routes;
 
 /// Every browser route.
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route(AUTHORIZE_PATH, get(authorize::authorize_get).post(authorize::authorize_post))
-        .route("/login", get(login::login_page).post(login::login))
-        .route("/consent", post(login::consent))
-        .route(END_SESSION_PATH, get(end_session::end_session_get).post(end_session::end_session_post))
-        .route("/account", get(account::account))
-        .route("/account/sessions/{sid}/end", post(account::end_one))
-        .route("/account/sessions/end-others", post(account::end_others))
-        .route("/account/sessions/end-all", post(account::end_all))
-        .route("/account/password", post(account::change_password))
-        .route("/account/consents/{client_id}/revoke", post(account::revoke_consent))
-        .route("/admin", get(admin::admin))
-        .route("/admin/users/{name}", get(admin::user))
-        .route("/admin/users/{name}/sessions/{sid}/end", post(admin::end_one))
-        .route("/admin/users/{name}/sessions/end-all", post(admin::end_all))
-        .route("/admin/users/{name}/disable", post(admin::disable))
-        .route("/admin/users/{name}/enable", post(admin::enable))
-        .route("/static/sessiond.css", get(pages::stylesheet))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(AUTHORIZE_PATH, authorize::authorize_get)
+        .post(AUTHORIZE_PATH, authorize::authorize_post)
+        .get("/login", login::login_page)
+        .post("/login", login::login)
+        .post("/consent", login::consent)
+        .get(END_SESSION_PATH, end_session::end_session_get)
+        .post(END_SESSION_PATH, end_session::end_session_post)
+        .get("/account", account::account)
+        .post("/account/sessions/{sid}/end", account::end_one)
+        .post("/account/sessions/end-others", account::end_others)
+        .post("/account/sessions/end-all", account::end_all)
+        .post("/account/password", account::change_password)
+        .post("/account/consents/{client_id}/revoke", account::revoke_consent)
+        .get("/admin", admin::admin)
+        .get("/admin/users/{name}", admin::user)
+        .post("/admin/users/{name}/sessions/{sid}/end", admin::end_one)
+        .post("/admin/users/{name}/sessions/end-all", admin::end_all)
+        .post("/admin/users/{name}/disable", admin::disable)
+        .post("/admin/users/{name}/enable", admin::enable)
+        .get("/static/sessiond.css", pages::stylesheet)
 }

@@ -9,6 +9,15 @@ use axum::response::IntoResponse;
 use crate::app::App;
 
 /// The JWK Set (RFC 7517 §5), serialized once per key ring.
+#[utoipa::path(
+    get,
+    path = crate::http::oidc::discovery::JWKS_PATH,
+    tag = "oidc",
+    summary = "JWK Set (RFC 7517 §5)",
+    description = "The public keys tokens are signed with: the current key and every retired key \
+        that may still have signed a live token.",
+    responses((status = 200, description = "The key set", body = crate::http::openapi::schemas::JwkSet)),
+)]
 pub async fn jwks(State(app): State<Arc<App>>) -> impl IntoResponse {
     let keys = app.keys();
     (

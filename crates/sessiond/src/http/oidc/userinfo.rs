@@ -12,20 +12,41 @@ use crate::app::App;
 use crate::domain::UserId;
 use crate::http::bearer::Bearer;
 use crate::http::error::ApiError;
+use crate::http::openapi::responses::{BearerRejected, Forbidden, PayloadTooLarge, Unavailable};
 
 /// The answer (§5.3.2): `sub` always, the `profile` claims with that scope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
+    /// The user's id.
     sub: String,
+    /// `profile`: the user's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+    /// `profile`: the user's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     preferred_username: Option<String>,
+    /// `profile`: when the account was last changed (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     updated_at: Option<i64>,
 }
 
 /// The UserInfo endpoint.
+#[utoipa::path(
+    method(get, post),
+    path = crate::http::oidc::discovery::USERINFO_PATH,
+    tag = "oidc",
+    summary = "UserInfo (OpenID Connect Core §5.3)",
+    description = "The claims about the token's user that its scope allows: `sub` always, `name`, \
+        `preferred_username` and `updated_at` with `profile`. The token needs the `openid` scope.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's claims", body = UserInfo),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn userinfo(State(app): State<Arc<App>>, Bearer(claims): Bearer) -> Result<Json<UserInfo>, ApiError> {
     let scopes = claims.scope.as_deref().unwrap_or("");
     // §5.3: the access token must have been issued for OpenID Connect.

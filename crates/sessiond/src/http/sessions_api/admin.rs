@@ -6,15 +6,19 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::{AuditFilter, EndReason, SessionId, UnixTime, User, UserId};
 use crate::http::bearer::Bearer;
 use crate::http::context::RequestContext;
 use crate::http::error::ApiError;
-use crate::http::params::{NoQuery, QueryParams, Segment};
+use crate::http::openapi::responses::{BadRequest, BearerRejected, Forbidden, NotFound, PayloadTooLarge, Unavailable};
+use crate::http::params::{NamePath, NoQuery, PageQuery, QueryParams, Segment, SidPath};
 use crate::sessions::{self, Actor, SessionView};
+
+use super::bodies::{
+    AuditPage, AuditQuery, Deliveries, DeliveriesQuery, SessionPage, UserSessions, UserSessionsEnded, UserState,
+};
 
 /// The calling administrator: the request's Bearer token belongs to an
 /// enabled user with the admin role (403 otherwise).
@@ -44,45 +48,109 @@ async fn user_named(app: &App, name: &str) -> Result<User, ApiError> {
 
 /// `GET /sessions?limit=N&after=SID`: every live session, by id, a page at
 /// a time; `next` is the `after` of the next page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/sessions",
+    tag = "admin",
+    summary = "Every live session",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of sessions", body = SessionPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list_sessions(
     State(app): State<Arc<App>>,
     _admin: Admin,
     query: QueryParams,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionPage>, ApiError> {
     let (limit, after) = query.only(&["limit", "after"])?.page()?;
     let after = after.map(SessionId::new);
     let page = app.store.live_sessions(None, after.as_ref(), limit, app.clock.now()).await?;
     let next = (page.len() == limit as usize).then(|| page.last().map(|s| s.id.to_string())).flatten();
     let views: Vec<SessionView> = page.iter().map(|s| SessionView::new(s, None)).collect();
-    Ok(Json(json!({ "sessions": views, "next": next })))
+    Ok(Json(SessionPage { sessions: views, next }))
 }
 
 /// `GET /users/{name}/sessions`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{name}/sessions",
+    tag = "admin",
+    summary = "A user's live sessions",
+    params(NamePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's live sessions", body = UserSessions),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn user_sessions(
     State(app): State<Arc<App>>,
     _admin: Admin,
     Segment(name): Segment,
     _: NoQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserSessions>, ApiError> {
     let user = user_named(&app, &name).await?;
     let sessions = app.store.live_sessions_of_user(&user.id, app.clock.now()).await?;
     let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, None)).collect();
-    Ok(Json(json!({ "user": user.name, "sessions": views })))
+    Ok(Json(UserSessions { user: user.name, sessions: views }))
 }
 
 /// `DELETE /users/{name}/sessions`: end every session of a user.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{name}/sessions",
+    tag = "admin",
+    summary = "End every session of a user",
+    params(NamePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The sessions ended", body = UserSessionsEnded),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn end_user_sessions(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(name): Segment,
     _: NoQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserSessionsEnded>, ApiError> {
     let user = user_named(&app, &name).await?;
     let ended = sessions::end_user_sessions(&app, &user.id, None, EndReason::Admin, &actor).await?;
-    Ok(Json(json!({ "user": user.name, "ended": ended.len() })))
+    Ok(Json(UserSessionsEnded { user: user.name, ended: ended.len() }))
 }
 
 /// `DELETE /sessions/{sid}`: end one session (idempotent).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/sessions/{sid}",
+    tag = "admin",
+    summary = "End one session",
+    description = "Idempotent: a session that already ended is ended again (204).",
+    params(SidPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session ended"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn end_session(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
@@ -99,48 +167,121 @@ pub async fn end_session(
 
 /// `POST /users/{name}/disable`: the fired-employee case — in one step the
 /// user can no longer sign in or refresh, and every session and token ends.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{name}/disable",
+    tag = "admin",
+    summary = "Disable a user",
+    description = "In one step the user can no longer sign in or refresh, and every session and \
+        token of theirs ends.",
+    params(NamePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user is disabled", body = UserState),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn disable_user(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(name): Segment,
     _: NoQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserState>, ApiError> {
     match sessions::disable_user(&app, &name, &actor).await? {
-        Some((user, ended)) => Ok(Json(json!({ "user": user.name, "disabled": true, "sessions_ended": ended.len() }))),
+        Some((user, ended)) => {
+            Ok(Json(UserState { user: user.name, disabled: true, sessions_ended: Some(ended.len()) }))
+        }
         None => Err(ApiError::not_found("no such user")),
     }
 }
 
 /// `POST /users/{name}/enable`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{name}/enable",
+    tag = "admin",
+    summary = "Enable a user again",
+    params(NamePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user is enabled", body = UserState),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn enable_user(
     State(app): State<Arc<App>>,
     Admin(actor): Admin,
     Segment(name): Segment,
     _: NoQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserState>, ApiError> {
     crate::accounts::enable_user(&app, &name, &actor).await.map_err(|e| match e {
         crate::accounts::AccountError::NotFound(_) => ApiError::not_found("no such user"),
         other => ApiError::internal(other),
     })?;
-    Ok(Json(json!({ "user": name, "disabled": false })))
+    Ok(Json(UserState { user: name, disabled: false, sessions_ended: None }))
 }
 
 /// `GET /logout-deliveries?failed=true&limit=N`: back-channel logouts not
 /// yet delivered (or, with `failed=true`, given up on), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/logout-deliveries",
+    tag = "admin",
+    summary = "Back-channel logouts still to deliver, or given up on",
+    params(DeliveriesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The deliveries, newest first", body = Deliveries),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn logout_deliveries(
     State(app): State<Arc<App>>,
     _admin: Admin,
     query: QueryParams,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deliveries>, ApiError> {
     let query = query.only(&["failed", "limit"])?;
     let failed = query.flag("failed")?;
     let limit = u32::try_from(query.number("limit", 100, 1..=1000)?).unwrap_or(100);
     let deliveries = app.store.deliveries(failed, limit).await?;
-    Ok(Json(json!({ "deliveries": deliveries })))
+    Ok(Json(Deliveries { deliveries }))
 }
 
 /// `GET /audit?user=NAME&since=T&until=T&before=SEQ&limit=N`: newest first.
-pub async fn audit(State(app): State<Arc<App>>, _admin: Admin, query: QueryParams) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    summary = "The audit trail",
+    description = "Who did what, when, from where; newest first, a page at a time.",
+    params(AuditQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of events", body = AuditPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = BearerRejected),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+)]
+pub async fn audit(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    query: QueryParams,
+) -> Result<Json<AuditPage>, ApiError> {
     query.only(&["user", "since", "until", "before", "limit"])?;
     let user = match query.0.one("user")? {
         // An unknown name still filters (by name alone): failed sign-ins
@@ -161,5 +302,5 @@ pub async fn audit(State(app): State<Arc<App>>, _admin: Admin, query: QueryParam
     };
     let events = app.store.audit_events(&filter).await?;
     let next = (events.len() == filter.limit as usize).then(|| events.last().map(|e| e.seq)).flatten();
-    Ok(Json(json!({ "events": events, "next_before": next })))
+    Ok(Json(AuditPage { events, next_before: next }))
 }
