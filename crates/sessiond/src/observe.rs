@@ -74,6 +74,20 @@ fn describe() {
     describe_gauge!("sessiond_logout_deliveries_pending", "Back-channel logouts not yet delivered or given up");
 }
 
+/// Starts draining the histograms' recorded samples into their buckets
+/// every few seconds. The exporter keeps each sample until then (or until
+/// a scrape), so without this a server nobody scrapes would grow without
+/// bound.
+pub fn spawn_upkeep() {
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle().run_upkeep();
+        }
+    });
+}
+
 /// One answered HTTP request.
 pub fn http_request(route: &'static str, status: u16, latency: Duration) {
     // The status as one of a fixed set of strings: no allocation per request.

@@ -24,6 +24,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
     crate::observe::handle();
+    crate::observe::spawn_upkeep();
     if let Some(addr) = app.config.metrics_listen {
         let metrics = TcpListener::bind(addr).await.map_err(|e| CliError(format!("cannot listen on {addr}: {e}")))?;
         tracing::info!(metrics_listen = %addr, "serving /metrics");
