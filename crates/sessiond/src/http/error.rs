@@ -355,12 +355,18 @@ mod tests {
             ApiError::from(G::UnauthorizedClient(crate::domain::GrantType::Password)).code(),
             ErrorCode::UnauthorizedClient
         );
-        // A store failure is the store's own error (`ApiError::store`).
+        // A store failure other than an unavailable database keeps the
+        // grant's error, with the store's as its source.
         let failed = ApiError::from(G::Store(crate::store::StoreError::Corrupt("db down".into())));
         assert_eq!(failed.code(), ErrorCode::ServerError);
         let response = failed.into_response();
         let cause = response.extensions().get::<FailureCause>().expect("the cause travels with the response");
-        assert!(cause.0.to_string().contains("db down"), "{}", cause.0);
+        assert!(cause.0.to_string().contains("storage failed"), "{}", cause.0);
+        let source = std::error::Error::source(&**cause.0).map(ToString::to_string).unwrap_or_default();
+        assert!(source.contains("db down"), "{source}");
+        // An unavailable database is 503, retried.
+        let down = ApiError::from(G::Store(crate::store::StoreError::NotCommitted("gone".into())));
+        assert_eq!(down.code(), ErrorCode::TemporarilyUnavailable);
         // Any other failure keeps the grant's error, with its source.
         let failed = ApiError::from(G::Hashing(crate::login::HashingError::Failed("thread died".into())));
         assert_eq!(failed.code(), ErrorCode::ServerError);
