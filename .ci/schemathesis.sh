@@ -19,7 +19,7 @@ st=$(command -v schemathesis || echo "$(python3 -m site --user-base)/bin/schemat
 # The binary the integration tests use (built with the same features, so
 # right after `cargo test --workspace` this compiles nothing).
 cargo test --workspace --no-run --quiet
-bin="$PWD/target/debug/sessiond"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/sessiond"
 
 work=$(mktemp -d)
 server=
