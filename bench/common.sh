@@ -21,11 +21,16 @@ new_pg_db() {
 
 # sessiond_cli DATA_ARGS... -- ARGS...: run the CLI on some data
 # start_node NAME PORT ISSUER [DATABASE_URL]: starts `sessiond serve`, waits for it
+# (logging at SESSIOND_LOG, default warn, to $WORK/NAME.err; other SESSIOND_*
+# variables of the caller's environment apply too). NODE_CPU pins it to that
+# CPU from its start, so its runtime sizes itself to that one CPU.
 start_node() {
     local name=$1 port=$2 issuer=$3 db=${4:-}
     local env=()
     [ -n "$db" ] && env=(SESSIOND_DATABASE_URL="$db" SESSIOND_MASTER_KEY="$MASTER_KEY")
-    env "${env[@]}" SESSIOND_LOG=warn "$BIN" --data-dir "$WORK/$name" --listen "127.0.0.1:$port" --issuer "$issuer" serve \
+    local pin=()
+    [ -n "${NODE_CPU:-}" ] && pin=(taskset -c "$NODE_CPU")
+    env "${env[@]}" SESSIOND_LOG="${SESSIOND_LOG:-warn}" "${pin[@]}" "$BIN" --data-dir "$WORK/$name" --listen "127.0.0.1:$port" --issuer "$issuer" serve \
         >"$WORK/$name.out" 2>"$WORK/$name.err" &
     PIDS+=($!)
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return 0; sleep 0.1; done

@@ -120,6 +120,10 @@ pub struct Settings {
     /// private) instead of on `listen` [default: on `listen`].
     #[arg(long, env = "SESSIOND_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Keep Prometheus metrics and serve `/metrics` [default: true]; off,
+    /// requests are not counted at all.
+    #[arg(long, env = "SESSIOND_METRICS", value_name = "BOOL")]
+    pub metrics: Option<bool>,
     /// Log lines as `text` or `json` [default: text].
     #[arg(long, env = "SESSIOND_LOG_FORMAT", value_name = "FORMAT", value_parser = parse_log_format)]
     pub log_format: Option<LogFormat>,
@@ -251,6 +255,7 @@ impl Settings {
             issuer: self.issuer.or(lower.issuer),
             listen: self.listen.or(lower.listen),
             metrics_listen: self.metrics_listen.or(lower.metrics_listen),
+            metrics: self.metrics.or(lower.metrics),
             log_format: self.log_format.or(lower.log_format),
             audience: self.audience.or(lower.audience),
             access_token_ttl: self.access_token_ttl.or(lower.access_token_ttl),
@@ -330,6 +335,8 @@ pub struct Config {
     pub issuer: String,
     /// Listen address.
     pub listen: SocketAddr,
+    /// Whether metrics are kept and `/metrics` served.
+    pub metrics: bool,
     /// Where `/metrics` is served, if not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
     /// `aud` of access tokens.
@@ -489,6 +496,9 @@ impl Config {
                 (RACE_MARGIN / 2).as_secs()
             )));
         }
+        if s.metrics == Some(false) && s.metrics_listen.is_some() {
+            return Err(ConfigError("metrics_listen is set but metrics are off".into()));
+        }
         let body_timeout = secs(s.body_timeout, 10);
         if body_timeout.is_zero() {
             return Err(ConfigError("body_timeout must be positive".into()));
@@ -536,6 +546,7 @@ impl Config {
             audience: s.audience.unwrap_or_else(|| issuer.clone()),
             issuer,
             listen,
+            metrics: s.metrics.unwrap_or(true),
             metrics_listen: s.metrics_listen,
             access_token_ttl,
             session: SessionPolicy {

@@ -29,10 +29,20 @@ const LATENCY_BUCKETS: &[f64] =
 /// Writes per group-commit batch (the batch holds at most 256).
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
-/// The process's recorder, installed once (tests build many apps in one
-/// process; they share it).
+/// The process's recorder, once installed.
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Whether metrics are kept: the recorder is installed (`metrics = true`,
+/// the default). Until it is, every counter and histogram of the `metrics`
+/// macros goes to its no-op recorder, and the per-request counting is
+/// skipped altogether.
+pub fn enabled() -> bool {
+    HANDLE.get().is_some()
+}
+
+/// The process's recorder, installed at the first call (tests build many
+/// apps in one process; they share it).
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
@@ -90,6 +100,9 @@ pub fn spawn_upkeep() {
 
 /// One answered HTTP request.
 pub fn http_request(route: &'static str, status: u16, latency: Duration) {
+    if !enabled() {
+        return;
+    }
     // The status as one of a fixed set of strings: no allocation per request.
     let status = status_label(status);
     counter!("sessiond_http_requests_total", "route" => route, "status" => status).increment(1);

@@ -23,8 +23,10 @@ pub async fn serve(app: Arc<App>) -> Result<(), CliError> {
     super::output::print_line(&bootstrap::banner(&app.config.issuer, app.config.cookies.secure, first.as_ref()));
     tracing::info!(listen = %app.config.listen, issuer = %app.config.issuer, "serving");
 
-    crate::observe::handle();
-    crate::observe::spawn_upkeep();
+    if app.config.metrics {
+        crate::observe::handle();
+        crate::observe::spawn_upkeep();
+    }
     if let Some(addr) = app.config.metrics_listen {
         let metrics = TcpListener::bind(addr).await.map_err(|e| CliError(format!("cannot listen on {addr}: {e}")))?;
         tracing::info!(metrics_listen = %addr, "serving /metrics");

@@ -66,7 +66,11 @@ pub fn router(app: Arc<App>) -> Router {
     let routes = Router::new()
         .merge(open_to_browsers(protocol_routes()))
         .merge(open_to_browsers(api_routes()))
-        .merge(ops_routes(app.config.metrics_listen.is_none()).into_router().layer(read_bodies.clone()))
+        .merge(
+            ops_routes(app.config.metrics && app.config.metrics_listen.is_none())
+                .into_router()
+                .layer(read_bodies.clone()),
+        )
         .merge(browser::routes().into_router().layer(read_bodies.clone()))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(max_body))

@@ -104,3 +104,25 @@ async fn metrics_can_have_a_listener_of_their_own() {
     let own = scrape(&format!("http://127.0.0.1:{port}/metrics")).await;
     assert!(own.samples.iter().any(|s| s.metric == "sessiond_revocation_index_entries"));
 }
+
+/// `metrics = false`: nothing is counted and nothing is served; asking for
+/// a metrics listener as well is a configuration error, not ignored.
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    let dir = TestData::new().await;
+    let client = provision(&dir);
+    let server = serve(&dir, |c: &mut Command| {
+        c.args(["--issuer", ISSUER, "--metrics", "false"]);
+    });
+    let remote = Remote::new(&server.base, &client);
+    assert!(!remote.client_token().await.is_empty(), "the server works without them");
+    let r = reqwest::get(format!("{}/metrics", server.base)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let mut both = Command::new(env!("CARGO_BIN_EXE_sessiond"));
+    dir.configure(&mut both);
+    let out = both.args(["--metrics", "false", "--metrics-listen", "127.0.0.1:1", "serve"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("metrics_listen is set but metrics are off"), "{stderr}");
+}

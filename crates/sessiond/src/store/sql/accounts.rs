@@ -107,7 +107,7 @@ impl AccountStore for SqlStore {
     }
 }
 
-async fn disable_user_job(b: &mut Batch, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError> {
+async fn disable_user_job(b: &mut Batch<'_>, name: &str, now: UnixTime) -> Result<Option<(User, Ended)>, StoreError> {
     // Keep the first disable time if already disabled.
     let sql = format!(
         "UPDATE users SET disabled_at = CASE WHEN disabled_at IS NULL THEN $1 ELSE disabled_at END
@@ -133,7 +133,11 @@ async fn disable_user_job(b: &mut Batch, name: &str, now: UnixTime) -> Result<Op
     Ok(Some((user, ended)))
 }
 
-async fn remove_client_job(b: &mut Batch, id: &ClientId, now: UnixTime) -> Result<Option<Vec<Revocation>>, StoreError> {
+async fn remove_client_job(
+    b: &mut Batch<'_>,
+    id: &ClientId,
+    now: UnixTime,
+) -> Result<Option<Vec<Revocation>>, StoreError> {
     let removed = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *b.tx).await?;
     if removed.rows_affected() == 0 {
         return Ok(None);

@@ -22,12 +22,26 @@
 //! A write is a plain function of the batch and its own input (`Job`), so it
 //! can run a second time after a rollback; the audit events that describe it
 //! are built from its outcome and inserted in the same transaction.
+//!
+//! Rows that no write needs back at once are held and inserted together,
+//! one statement a table for the whole batch (`bulk.rs`): every audit event,
+//! and the log rows of plain appends (`Writer::append`, the revocation of a
+//! token), whose `seq` is filled in before their outcome is built. On
+//! PostgreSQL each statement is a round trip the writer waits for, so a
+//! batch of n revocations costs a handful of them instead of 2n. If such a
+//! statement fails, the batch is rolled back and runs again with every row
+//! inserted by its own write, so the failure is that write's alone.
 use futures_util::future::BoxFuture;
+use sqlx::{AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{begin_log_tx, log::insert_audit, Backend, Tx, CHANGES_CHANNEL};
-use crate::domain::TokenBounds;
-use crate::store::{Audit, StoreError};
+use std::ops::Range;
+
+use sessiond_guard::Revocation;
+
+use super::{append_revocations_in, begin_log_tx, bulk, log::insert_audit, Backend, Tx, CHANGES_CHANNEL};
+use crate::domain::{AuditEvent, TokenBounds, UnixTime};
+use crate::store::{Audit, NewRevocation, StoreError};
 
 /// The most writes one transaction holds.
 const MAX_BATCH: usize = 256;
@@ -36,32 +50,109 @@ const QUEUE: usize = 4096;
 
 /// What a write runs in: the batch's transaction and what was read at its
 /// start.
-pub(super) struct Batch {
-    pub(super) tx: Tx<'static>,
+pub(super) struct Batch<'c> {
+    pub(super) tx: Tx<'c>,
     /// The durable token bounds, read under the log lock.
     pub(super) bounds: TokenBounds,
     /// Set by whatever appends to the revocation log: the other nodes are
     /// told once, at commit.
     pub(super) log_written: bool,
+    backend: Backend,
+    /// Whether rows are held to go in together (false when the batch runs
+    /// again after that failed).
+    together: bool,
+    /// Log rows held back, with the time each was made.
+    held_revocations: Vec<(NewRevocation, UnixTime)>,
+    /// The held log rows with their `seq`, once inserted.
+    appended: Vec<Revocation>,
+    /// Audit events held back.
+    held_audit: Vec<AuditEvent>,
+}
+
+impl Batch<'_> {
+    /// Holds log rows for the batch's one insert; returns where their
+    /// results will be in `appended`.
+    fn hold_revocations(&mut self, new: &[NewRevocation], now: UnixTime) -> Range<usize> {
+        let start = self.held_revocations.len();
+        self.held_revocations.extend(new.iter().map(|r| (r.clone(), now)));
+        self.log_written |= !new.is_empty();
+        start..self.held_revocations.len()
+    }
+
+    /// Records audit events: held for the batch's one insert, or inserted
+    /// now when the batch runs row by row.
+    async fn record_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        if self.together {
+            self.held_audit.extend(events);
+            return Ok(());
+        }
+        for event in &events {
+            insert_audit(&mut self.tx, event).await?;
+        }
+        Ok(())
+    }
 }
 
 /// One write: a function of the batch and the write's input, re-runnable.
-pub(super) type Job<I, T> = for<'t> fn(&'t mut Batch, &'t I) -> BoxFuture<'t, Result<T, StoreError>>;
+pub(super) type Job<I, T> = for<'t, 'c> fn(&'t mut Batch<'c>, &'t I) -> BoxFuture<'t, Result<T, StoreError>>;
 
 /// The sending end of a store's writer.
 #[derive(Clone)]
 pub(super) struct Writer {
-    queue: mpsc::Sender<Box<dyn Pending>>,
-    /// The writer's own connection, closed with the store.
-    pool: sqlx::AnyPool,
+    queue: mpsc::Sender<Message>,
+}
+
+/// Opens the writer's connection (again, after one failed).
+pub(super) type Connect = Box<dyn Fn() -> BoxFuture<'static, Result<AnyConnection, sqlx::Error>> + Send + Sync>;
+
+/// What the writer is sent.
+enum Message {
+    /// A write, to run in the next batch.
+    Write(Box<dyn Pending>),
+    /// Commit what came before, close the connection and stop.
+    Close(oneshot::Sender<()>),
 }
 
 impl Writer {
-    /// Starts the writer task of a store.
-    pub(super) fn spawn(pool: sqlx::AnyPool, backend: Backend) -> Self {
+    /// Starts the writer of a store on a thread of its own, with its own
+    /// connection, made by `connect` there; returns once it is connected.
+    /// The connection is the writer's alone, not a pool's: a pool would
+    /// test it with a round trip each time it is taken and returned.
+    ///
+    /// Its own thread, because a batch is a few round trips to the
+    /// database that the writer waits for one after another: as a task
+    /// among the request handlers, each reply would wait behind every
+    /// runnable request before the writer saw it (at full load, about a
+    /// millisecond a round trip), and every write waiting in the batch
+    /// with it. On its own thread it runs as soon as the reply arrives.
+    pub(super) async fn start(connect: Connect, backend: Backend) -> Result<Self, StoreError> {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(pool.clone(), backend, rx));
-        Self { queue, pool }
+        let (ready, connected) = oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::NotCommitted(format!("cannot start the writer: {e}")))?;
+        std::thread::Builder::new()
+            .name("sessiond-writer".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match connect().await {
+                        Ok(conn) => {
+                            let _ = ready.send(Ok(()));
+                            write_loop(conn, connect, backend, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    }
+                })
+            })
+            .map_err(|e| StoreError::NotCommitted(format!("cannot start the writer: {e}")))?;
+        match connected.await {
+            Ok(Ok(())) => Ok(Self { queue }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(StoreError::NotCommitted(STOPPED.into())),
+        }
     }
 
     /// Runs `job` on `input` in the next batch, records the audit events its
@@ -73,28 +164,48 @@ impl Writer {
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let op = Op { input, job, audit, outcome: None, reply };
-        self.queue.send(Box::new(op)).await.map_err(|_| StoreError::NotCommitted(STOPPED.into()))?;
+        self.send(Box::new(Op { input, job, audit, outcome: None, reply })).await?;
         answer.await.map_err(|_| StoreError::NotCommitted(STOPPED.into()))?
+    }
+
+    /// Appends `new` to the revocation log in the next batch, with the
+    /// audit events `audit` makes of the result; returns them with their
+    /// `seq` once the batch has committed. The rows go in with the other
+    /// appends of the batch, in one statement.
+    pub(super) async fn append(
+        &self,
+        new: Vec<NewRevocation>,
+        now: UnixTime,
+        audit: Audit<Vec<Revocation>>,
+    ) -> Result<Vec<Revocation>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Box::new(AppendOp { new, now, audit, held: None, outcome: None, reply })).await?;
+        answer.await.map_err(|_| StoreError::NotCommitted(STOPPED.into()))?
+    }
+
+    async fn send(&self, op: Box<dyn Pending>) -> Result<(), StoreError> {
+        self.queue.send(Message::Write(op)).await.map_err(|_| StoreError::NotCommitted(STOPPED.into()))
+    }
+
+    /// Commits every write queued before this call, then closes the
+    /// writer's connection and stops it; later writes fail `NotCommitted`.
+    pub(super) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.queue.send(Message::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
     }
 }
 
 const STOPPED: &str = "the store's writer has stopped";
 
-impl Writer {
-    /// Commits every write queued before this call (a write that does
-    /// nothing, behind them in the queue, is answered after them), then
-    /// closes the writer's connection; later writes fail `NotCommitted`.
-    pub(super) async fn close(&self) {
-        let _ = self.write((), |_, _| Box::pin(async { Ok(()) }), crate::store::unaudited()).await;
-        self.pool.close().await;
-    }
-}
-
 /// A queued write with its type erased.
 trait Pending: Send {
-    /// Runs the write inside the batch, keeping its outcome.
-    fn run<'t>(&'t mut self, batch: &'t mut Batch) -> BoxFuture<'t, Result<(), StoreError>>;
+    /// Runs the write inside the batch.
+    fn run<'t>(&'t mut self, batch: &'t mut Batch<'_>) -> BoxFuture<'t, Result<(), StoreError>>;
+    /// Once the rows the batch held back are in: keeps the write's outcome
+    /// and records the audit events that describe it.
+    fn finish<'t>(&'t mut self, batch: &'t mut Batch<'_>) -> BoxFuture<'t, Result<(), StoreError>>;
     /// Answers after the batch committed (`None`) or failed to (`Some`).
     fn answer(self: Box<Self>, failure: Option<&str>);
     /// Answers with the write's own error.
@@ -114,26 +225,24 @@ where
     I: Send + Sync + 'static,
     T: Send + 'static,
 {
-    fn run<'t>(&'t mut self, batch: &'t mut Batch) -> BoxFuture<'t, Result<(), StoreError>> {
+    fn run<'t>(&'t mut self, batch: &'t mut Batch<'_>) -> BoxFuture<'t, Result<(), StoreError>> {
         Box::pin(async move {
-            let outcome = (self.job)(batch, &self.input).await?;
-            for event in (self.audit)(&outcome) {
-                insert_audit(&mut batch.tx, &event).await?;
-            }
-            self.outcome = Some(outcome);
+            self.outcome = Some((self.job)(batch, &self.input).await?);
             Ok(())
         })
     }
 
+    fn finish<'t>(&'t mut self, batch: &'t mut Batch<'_>) -> BoxFuture<'t, Result<(), StoreError>> {
+        Box::pin(async move {
+            let events = self.outcome.as_ref().map(&self.audit).unwrap_or_default();
+            batch.record_audit(events).await
+        })
+    }
+
     fn answer(self: Box<Self>, failure: Option<&str>) {
-        let result = match (failure, self.outcome) {
-            (None, Some(outcome)) => Ok(outcome),
-            (Some(why), _) => Err(StoreError::NotCommitted(why.to_owned())),
-            (None, None) => Err(StoreError::NotCommitted("the write did not run".into())),
-        };
         // The caller may have gone (its request was cancelled); the write
         // stands all the same.
-        let _ = self.reply.send(result);
+        let _ = self.reply.send(answer(failure, self.outcome));
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
@@ -141,36 +250,141 @@ where
     }
 }
 
-async fn write_loop(pool: sqlx::AnyPool, backend: Backend, mut rx: mpsc::Receiver<Box<dyn Pending>>) {
-    let mut ops: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        ops.push(first);
-        while ops.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => ops.push(op),
-                Err(_) => break,
+/// A plain append to the revocation log (`Writer::append`).
+struct AppendOp {
+    new: Vec<NewRevocation>,
+    now: UnixTime,
+    audit: Audit<Vec<Revocation>>,
+    /// Where its rows are among the batch's held ones.
+    held: Option<Range<usize>>,
+    outcome: Option<Vec<Revocation>>,
+    reply: oneshot::Sender<Result<Vec<Revocation>, StoreError>>,
+}
+
+impl Pending for AppendOp {
+    fn run<'t>(&'t mut self, batch: &'t mut Batch<'_>) -> BoxFuture<'t, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.held = None;
+            self.outcome = None;
+            if batch.together {
+                self.held = Some(batch.hold_revocations(&self.new, self.now));
+            } else {
+                self.outcome = Some(append_revocations_in(batch, &self.new, self.now).await?);
             }
-        }
-        commit(&pool, backend, &mut ops).await;
+            Ok(())
+        })
+    }
+
+    fn finish<'t>(&'t mut self, batch: &'t mut Batch<'_>) -> BoxFuture<'t, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Some(range) = self.held.take() {
+                self.outcome = batch.appended.get(range).map(<[Revocation]>::to_vec);
+            }
+            let events = self.outcome.as_ref().map(&self.audit).unwrap_or_default();
+            batch.record_audit(events).await
+        })
+    }
+
+    fn answer(self: Box<Self>, failure: Option<&str>) {
+        let _ = self.reply.send(answer(failure, self.outcome));
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
     }
 }
 
-/// Commits `ops` (leaving it empty), answering each.
-async fn commit(pool: &sqlx::AnyPool, backend: Backend, ops: &mut Vec<Box<dyn Pending>>) {
+/// What a write is answered once its batch committed (`failure` is `None`)
+/// or failed to.
+fn answer<T>(failure: Option<&str>, outcome: Option<T>) -> Result<T, StoreError> {
+    match (failure, outcome) {
+        (None, Some(outcome)) => Ok(outcome),
+        (Some(why), _) => Err(StoreError::NotCommitted(why.to_owned())),
+        (None, None) => Err(StoreError::NotCommitted("the write did not run".into())),
+    }
+}
+
+async fn write_loop(conn: AnyConnection, connect: Connect, backend: Backend, mut rx: mpsc::Receiver<Message>) {
+    let mut conn = Some(conn);
+    let mut ops: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
+    let mut closing = None;
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Write(op) => ops.push(op),
+                Message::Close(done) => {
+                    closing = Some(done);
+                    break;
+                }
+            }
+            if ops.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !ops.is_empty() {
+            commit(&mut conn, &connect, backend, &mut ops).await;
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    // Stopped (or every sender gone): nothing more is taken.
+    rx.close();
+    while let Ok(message) = rx.try_recv() {
+        if let Message::Write(op) = message {
+            op.answer(Some(STOPPED));
+        }
+    }
+    if let Some(c) = conn {
+        let _ = c.close().await;
+    }
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// Commits `ops` (leaving it empty), answering each. A connection that
+/// fails is dropped (the database discards its transaction) and made anew
+/// for the next batch.
+async fn commit(
+    conn: &mut Option<AnyConnection>,
+    connect: &Connect,
+    backend: Backend,
+    ops: &mut Vec<Box<dyn Pending>>,
+) {
+    let mut together = true;
+    let mut fresh = false;
     loop {
+        let c = match conn {
+            Some(c) => c,
+            None => match connect().await {
+                Ok(made) => {
+                    fresh = true;
+                    conn.insert(made)
+                }
+                Err(e) => return fail_all(ops, &StoreError::from(e).to_string()),
+            },
+        };
         let started = std::time::Instant::now();
-        let result = run_batch(pool, backend, ops).await;
+        let result = run_batch(c, backend, ops, together).await;
         crate::observe::batch(ops.len(), started.elapsed(), result.is_ok());
         match result {
             Ok(()) => {
                 ops.drain(..).for_each(|op| op.answer(None));
                 return;
             }
-            Err(Failure::Batch(e)) => {
-                let why = e.to_string();
-                tracing::error!(error = %why, writes = ops.len(), "a batch of writes could not be committed");
-                ops.drain(..).for_each(|op| op.answer(Some(&why)));
-                return;
+            // Nothing was written: the connection may have died while it
+            // sat idle (the database restarted). Once more, on a new one.
+            Err(Failure::Begin(_)) if !fresh => *conn = None,
+            Err(Failure::Begin(e) | Failure::Batch(e)) => {
+                *conn = None;
+                return fail_all(ops, &e.to_string());
+            }
+            // Rolled back: each row goes in with its own write this time.
+            Err(Failure::Together(e)) => {
+                tracing::warn!(error = %e, writes = ops.len(), "rows of a batch could not go in together; running it row by row");
+                together = false;
             }
             // Rolled back: that write gets its own error, the rest run again.
             Err(Failure::Write(i, e)) => {
@@ -183,22 +397,67 @@ async fn commit(pool: &sqlx::AnyPool, backend: Backend, ops: &mut Vec<Box<dyn Pe
     }
 }
 
+/// Answers every write of a batch that could not be committed.
+fn fail_all(ops: &mut Vec<Box<dyn Pending>>, why: &str) {
+    tracing::error!(error = %why, writes = ops.len(), "a batch of writes could not be committed");
+    ops.drain(..).for_each(|op| op.answer(Some(why)));
+}
+
 enum Failure {
-    /// The batch as a whole: starting it or committing it.
+    /// Starting the batch: nothing of it was written.
+    Begin(StoreError),
+    /// Committing the batch.
     Batch(StoreError),
     /// The write at this index failed; the batch was rolled back.
     Write(usize, StoreError),
+    /// Inserting the held rows failed; the batch was rolled back.
+    Together(StoreError),
 }
 
-async fn run_batch(pool: &sqlx::AnyPool, backend: Backend, ops: &mut [Box<dyn Pending>]) -> Result<(), Failure> {
-    let (tx, bounds) = begin_log_tx(pool, backend).await.map_err(Failure::Batch)?;
-    let mut batch = Batch { tx, bounds, log_written: false };
+async fn run_batch(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ops: &mut [Box<dyn Pending>],
+    together: bool,
+) -> Result<(), Failure> {
+    let (tx, bounds) = begin_log_tx(conn, backend).await.map_err(Failure::Begin)?;
+    let mut batch = Batch {
+        tx,
+        bounds,
+        log_written: false,
+        backend,
+        together,
+        held_revocations: Vec::new(),
+        appended: Vec::new(),
+        held_audit: Vec::new(),
+    };
+    // A rollback that fails leaves nothing either: the connection is
+    // closed and the database discards the transaction.
     for (i, op) in ops.iter_mut().enumerate() {
         if let Err(e) = op.run(&mut batch).await {
-            // A rollback that fails leaves nothing either: the connection
-            // is closed and the database discards the transaction.
             let _ = batch.tx.rollback().await;
             return Err(Failure::Write(i, e));
+        }
+    }
+    if !batch.held_revocations.is_empty() {
+        match bulk::insert_revocations(&mut batch.tx, batch.backend, &batch.held_revocations).await {
+            Ok(appended) => batch.appended = appended,
+            Err(e) => {
+                let _ = batch.tx.rollback().await;
+                return Err(Failure::Together(e));
+            }
+        }
+    }
+    for (i, op) in ops.iter_mut().enumerate() {
+        if let Err(e) = op.finish(&mut batch).await {
+            let _ = batch.tx.rollback().await;
+            return Err(Failure::Write(i, e));
+        }
+    }
+    if !batch.held_audit.is_empty() {
+        if let Err(e) = bulk::insert_audit_events(&mut batch.tx, batch.backend, &batch.held_audit).await {
+            let _ = batch.tx.rollback().await;
+            return Err(Failure::Together(e));
         }
     }
     if batch.log_written && backend == Backend::Postgres {

@@ -116,7 +116,7 @@ impl BrowserStore for SqlStore {
     }
 }
 
-async fn create_code_job(b: &mut Batch, c: &NewCode) -> Result<(), StoreError> {
+async fn create_code_job(b: &mut Batch<'_>, c: &NewCode) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO authorization_codes (code_hash, client_id, session_id, redirect_uri, scope, nonce,
              code_challenge, created_at, expires_at)
@@ -147,7 +147,7 @@ struct RedeemInput {
     policy: SessionPolicy,
 }
 
-async fn redeem_job(b: &mut Batch, input: &RedeemInput) -> Result<Redemption, StoreError> {
+async fn redeem_job(b: &mut Batch<'_>, input: &RedeemInput) -> Result<Redemption, StoreError> {
     let RedeemInput { code_hash, client_id, grant_id, refresh, now, policy } = input;
     let now = *now;
     // Every check first, so that a refused code writes nothing.
@@ -228,7 +228,7 @@ async fn redeem_job(b: &mut Batch, input: &RedeemInput) -> Result<Redemption, St
 }
 
 async fn grant_consent_job(
-    b: &mut Batch,
+    b: &mut Batch<'_>,
     user: &UserId,
     client: &ClientId,
     scope: &Scope,
@@ -258,7 +258,7 @@ async fn grant_consent_job(
 }
 
 async fn revoke_consent_job(
-    b: &mut Batch,
+    b: &mut Batch<'_>,
     user: &UserId,
     client: &ClientId,
     now: UnixTime,

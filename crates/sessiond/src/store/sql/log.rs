@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use sessiond_guard::Revocation;
 
-use super::{append_revocations_in, begin_log_tx, rows, SqlStore, Tx};
+use super::{begin_log_tx, rows, SqlStore, Tx};
 use crate::domain::{AuditEvent, AuditFilter, UnixTime};
 use crate::store::{audit, Audit, AuditStore, NewRevocation, PruneCounts, RevocationStore, StoreError};
 
@@ -17,9 +17,7 @@ impl RevocationStore for SqlStore {
         now: UnixTime,
         audit: Audit<Vec<Revocation>>,
     ) -> Result<Vec<Revocation>, StoreError> {
-        self.writer
-            .write((new.to_vec(), now), |b, (new, now)| Box::pin(append_revocations_in(b, new, *now)), audit)
-            .await
+        self.writer.append(new.to_vec(), now, audit).await
     }
 
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, StoreError> {
@@ -47,10 +45,12 @@ impl RevocationStore for SqlStore {
         // The log in a transaction of its own (short: it holds the log lock),
         // with the bounds read under that lock: a row is kept past its expiry
         // for the largest leeway any validator may use.
-        let (mut tx, bounds) = begin_log_tx(&self.pool, self.backend).await?;
+        let mut conn = self.pool.acquire().await?;
+        let (mut tx, bounds) = begin_log_tx(&mut conn, self.backend).await?;
         let revocations =
             exec(&mut tx, "DELETE FROM revocations WHERE expires_at <= $1", bounds.prunable_before(now)).await?;
         tx.commit().await?;
+        drop(conn);
         let mut tx = self.pool.begin().await?;
         // A refresh token is useless once expired (by index). One of a
         // session that ended is refused already (its grant is revoked) and
@@ -116,7 +116,7 @@ async fn exec(tx: &mut Tx<'_>, sql: &str, t: UnixTime) -> Result<u64, StoreError
 
 /// Records an audit event inside a write's transaction; capped and cleaned
 /// here, the one way in, whoever built the event.
-pub(super) async fn insert_audit(tx: &mut Tx<'static>, e: &AuditEvent) -> Result<(), StoreError> {
+pub(super) async fn insert_audit(tx: &mut Tx<'_>, e: &AuditEvent) -> Result<(), StoreError> {
     let e = &e.bounded();
     sqlx::query(
         "INSERT INTO audit_events (at, kind, actor, user_id, user_name, client_id, session_id, ip, user_agent, detail)

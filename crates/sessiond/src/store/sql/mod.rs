@@ -10,6 +10,7 @@
 mod accounts;
 mod batch;
 mod browser;
+mod bulk;
 mod checkpoint;
 mod keys;
 mod listen;
@@ -22,9 +23,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sessiond_guard::{Revocation, RevocationKind};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use super::rows;
 use super::sealing::Sealer;
@@ -79,17 +81,12 @@ impl SqlStore {
 
     async fn open_postgres(url: &str, max: u32, timeout: Duration, sealer: Sealer) -> Result<Self, StoreError> {
         let timeout_ms = timeout.as_millis().max(1);
-        let options = move |max: u32| {
-            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
-                move |conn, _| {
-                    Box::pin(async move {
-                        conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str()).await?;
-                        Ok(())
-                    })
-                },
-            )
-        };
-        let pool = options(max).connect(url).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| Box::pin(postgres_session(conn, timeout_ms)))
+            .connect(url)
+            .await?;
         // One node migrates at a time; the others wait, then find nothing to do.
         let mut lock = pool.acquire().await?;
         sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await?;
@@ -98,7 +95,16 @@ impl SqlStore {
         migrated?;
         // The writer's own connection: reads never wait for a pooled
         // connection behind it, nor it behind them.
-        let writer = Writer::spawn(options(1).connect(url).await?, Backend::Postgres);
+        let writer_url = url.to_owned();
+        let connect: batch::Connect = Box::new(move || -> BoxFuture<'static, Result<AnyConnection, sqlx::Error>> {
+            let url = writer_url.clone();
+            Box::pin(async move {
+                let mut conn = AnyConnection::connect(&url).await?;
+                postgres_session(&mut conn, timeout_ms).await?;
+                Ok(conn)
+            })
+        });
+        let writer = Writer::start(connect, Backend::Postgres).await?;
         Ok(Self { pool, backend: Backend::Postgres, sealer: Arc::new(sealer), url: Some(url.to_owned()), writer })
     }
 
@@ -116,32 +122,15 @@ impl SqlStore {
         super::files::prepare_database_file(path).map_err(|e| StoreError::File(path.display().to_string(), e))?;
         let encoded = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
         let url = format!("sqlite://{encoded}?mode=rwc");
-        let options = |max: u32| {
-            AnyPoolOptions::new()
-                .max_connections(max)
-                // Idle connections are closed soon: one that still holds a
-                // statement sqlx has not reset keeps a read snapshot, which
-                // stops SQLite from checkpointing the WAL.
-                .idle_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        // FULL: a revocation acknowledged to a client
-                        // survives a power cut, not only a crash (design
-                        // invariant 2).
-                        for pragma in [
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 10000",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA wal_autocheckpoint = 0",
-                            "PRAGMA journal_size_limit = 67108864",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                        Ok(())
-                    })
-                })
-        };
-        let pool = options(8).connect(&url).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            // Idle connections are closed soon: one that still holds a
+            // statement sqlx has not reset keeps a read snapshot, which
+            // stops SQLite from checkpointing the WAL.
+            .idle_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _| Box::pin(sqlite_session(conn)))
+            .connect(&url)
+            .await?;
         {
             // On a connection that is then closed, so no statement lingers.
             let mut conn = pool.acquire().await?;
@@ -150,7 +139,15 @@ impl SqlStore {
         }
         super::migrate::run(&pool, super::migrate::SQLITE).await?;
         checkpoint::spawn(pool.clone());
-        let writer = Writer::spawn(options(1).connect(&url).await?, Backend::Sqlite);
+        let connect: batch::Connect = Box::new(move || -> BoxFuture<'static, Result<AnyConnection, sqlx::Error>> {
+            let url = url.clone();
+            Box::pin(async move {
+                let mut conn = AnyConnection::connect(&url).await?;
+                sqlite_session(&mut conn).await?;
+                Ok(conn)
+            })
+        });
+        let writer = Writer::start(connect, Backend::Sqlite).await?;
         Ok(Self { pool, backend: Backend::Sqlite, sealer: Arc::new(sealer), url: None, writer })
     }
 
@@ -192,6 +189,28 @@ impl SqlStore {
     }
 }
 
+/// Settings of every PostgreSQL connection.
+async fn postgres_session(conn: &mut AnyConnection, timeout_ms: u128) -> Result<(), sqlx::Error> {
+    conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str()).await?;
+    Ok(())
+}
+
+/// Settings of every SQLite connection.
+async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    // FULL: a revocation acknowledged to a client survives a power cut,
+    // not only a crash (design invariant 2).
+    for pragma in [
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 10000",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA wal_autocheckpoint = 0",
+        "PRAGMA journal_size_limit = 67108864",
+    ] {
+        conn.execute(pragma).await?;
+    }
+    Ok(())
+}
+
 /// Starts a transaction that will append to the revocation log. On
 /// PostgreSQL it first takes the log's advisory lock, held to commit:
 /// log writers then commit in `seq` order, so a follower reading rows
@@ -201,11 +220,13 @@ impl SqlStore {
 /// token bounds that every revocation's expiry is computed from, locked
 /// until commit (see `settings::bounds_in`). The writer begins every batch
 /// this way; pruning the log does too.
-async fn begin_log_tx(pool: &AnyPool, backend: Backend) -> Result<(Tx<'static>, TokenBounds), StoreError> {
-    let mut tx = pool.begin().await?;
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_LOCK).execute(&mut *tx).await?;
-    }
+async fn begin_log_tx(conn: &mut AnyConnection, backend: Backend) -> Result<(Tx<'_>, TokenBounds), StoreError> {
+    let mut tx = match backend {
+        // One round trip for both: this runs once a batch, and the writer
+        // waits for each.
+        Backend::Postgres => conn.begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({LOG_LOCK})")).await?,
+        Backend::Sqlite => conn.begin().await?,
+    };
     match settings::bounds_in(backend, &mut tx).await {
         Ok(bounds) => Ok((tx, bounds)),
         Err(e) => {
@@ -235,7 +256,7 @@ fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
 /// Appends revocations inside the batch, returning them with their `seq`;
 /// the other nodes are told at commit.
 async fn append_revocations_in(
-    batch: &mut Batch,
+    batch: &mut Batch<'_>,
     new: &[NewRevocation],
     now: UnixTime,
 ) -> Result<Vec<Revocation>, StoreError> {
@@ -269,7 +290,7 @@ async fn append_revocations_in(
 /// no token of the session can be valid, and queues their back-channel
 /// logouts.
 async fn end_sessions_in(
-    batch: &mut Batch,
+    batch: &mut Batch<'_>,
     which: &SessionSelector,
     reason: EndReason,
     now: UnixTime,

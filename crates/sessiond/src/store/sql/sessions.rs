@@ -100,7 +100,7 @@ struct SignInInput {
     policy: SessionPolicy,
 }
 
-async fn sign_in_job(b: &mut Batch, input: &SignInInput) -> Result<SignInOutcome, StoreError> {
+async fn sign_in_job(b: &mut Batch<'_>, input: &SignInInput) -> Result<SignInOutcome, StoreError> {
     let SignInInput { sign_in, policy } = input;
     let session = &sign_in.session;
     let now = session.created_at;
@@ -194,7 +194,7 @@ struct RotateInput {
     policy: SessionPolicy,
 }
 
-async fn rotate_job(b: &mut Batch, input: &RotateInput) -> Result<Rotation, StoreError> {
+async fn rotate_job(b: &mut Batch<'_>, input: &RotateInput) -> Result<Rotation, StoreError> {
     let RotateInput { presented, client_id, scope, next, now, policy } = input;
     let now = *now;
     // Everything that refuses the request is decided before the token is
@@ -266,7 +266,7 @@ struct RevokeRefreshInput {
     now: UnixTime,
 }
 
-async fn revoke_refresh_job(b: &mut Batch, input: &RevokeRefreshInput) -> Result<RefreshRevocation, StoreError> {
+async fn revoke_refresh_job(b: &mut Batch<'_>, input: &RevokeRefreshInput) -> Result<RefreshRevocation, StoreError> {
     let RevokeRefreshInput { presented, client_id, now } = input;
     let now = *now;
     let Some((grant, ..)) = token_grant(&mut b.tx, presented).await? else {
@@ -298,7 +298,7 @@ async fn revoke_refresh_job(b: &mut Batch, input: &RevokeRefreshInput) -> Result
     Ok(RefreshRevocation::Revoked { grant, revocations })
 }
 
-async fn expire_job(b: &mut Batch, now: &UnixTime) -> Result<Vec<Session>, StoreError> {
+async fn expire_job(b: &mut Batch<'_>, now: &UnixTime) -> Result<Vec<Session>, StoreError> {
     let now = *now;
     let expired = "ended_at IS NULL AND (idle_expires_at <= $1 OR absolute_expires_at <= $1)";
     sqlx::query(&format!(
