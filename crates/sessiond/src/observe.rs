@@ -7,10 +7,13 @@
 //! bounded whatever clients send. Counting costs a hash look-up and an
 //! atomic add; gauges that need the database (active sessions, pending
 //! back-channel logouts) are read at most every `DB_GAUGE_TTL`, at scrape.
-use std::sync::{Mutex, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter, Histogram, Unit,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sessiond_guard::Revocation;
 
@@ -104,9 +107,31 @@ pub fn http_request(route: &'static str, status: u16, latency: Duration) {
         return;
     }
     // The status as one of a fixed set of strings: no allocation per request.
-    let status = status_label(status);
-    counter!("sessiond_http_requests_total", "route" => route, "status" => status).increment(1);
-    histogram!("sessiond_http_request_duration_seconds", "route" => route).record(latency.as_secs_f64());
+    let (requests, latencies) = route_metrics(route, status_label(status));
+    requests.increment(1);
+    latencies.record(latency.as_secs_f64());
+}
+
+/// The request counter and latency histogram of a route and status, looked
+/// up in the recorder once and then kept: a look-up by name and labels
+/// hashes their text each time, this one two pointers (route templates are
+/// interned, status labels are constants).
+fn route_metrics(route: &'static str, status: &'static str) -> (Counter, Histogram) {
+    type Key = (usize, usize);
+    static KNOWN: OnceLock<RwLock<HashMap<Key, (Counter, Histogram)>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    let key = (route.as_ptr() as usize, status.as_ptr() as usize);
+    if let Some(found) = known.read().ok().and_then(|k| k.get(&key).cloned()) {
+        return found;
+    }
+    let made = (
+        counter!("sessiond_http_requests_total", "route" => route, "status" => status),
+        histogram!("sessiond_http_request_duration_seconds", "route" => route),
+    );
+    if let Ok(mut known) = known.write() {
+        known.insert(key, made.clone());
+    }
+    made
 }
 
 fn status_label(status: u16) -> &'static str {

@@ -4,6 +4,7 @@
 mod bootstrap;
 mod client;
 mod key;
+mod logging;
 mod logout_deliveries;
 mod output;
 mod serve;
@@ -78,7 +79,7 @@ impl CliError {
 /// Parses the command line, runs the command, and maps failure to an exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Serve), log_format(&cli));
+    let logs = init_tracing(matches!(cli.command, Command::Serve), log_format(&cli));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -86,7 +87,10 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli)) {
+    let result = runtime.block_on(execute(cli));
+    // Every log line written out before the last word.
+    drop(logs);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -144,13 +148,19 @@ fn log_format(cli: &Cli) -> LogFormat {
 /// server, `warn` for management commands): human-readable, or one JSON
 /// object a line with the request span's fields (method, route, request
 /// id, client and session ids) beside each event's.
-fn init_tracing(serving: bool, format: LogFormat) {
+///
+/// Lines are written through a buffer (`logging.rs`), many to
+/// a system call, and flushed at least every 100 ms and when the returned
+/// guard is dropped.
+fn init_tracing(serving: bool, format: LogFormat) -> logging::FlushOnDrop {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SESSIOND_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) = logging::start();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
     };
+    guard
 }

@@ -37,9 +37,11 @@ impl FromRequestParts<Arc<App>> for Bearer {
         }
         match app.validator.validate(token, app.clock.now().0) {
             Ok(claims) => {
-                super::trace::record_client(&claims.client_id);
-                if let Some(sid) = &claims.sid {
-                    super::trace::record_session(sid);
+                if let Some(actors) = super::trace::Actors::of(&parts.extensions) {
+                    actors.client(&claims.client_id);
+                    if let Some(sid) = &claims.sid {
+                        actors.session(sid);
+                    }
                 }
                 Ok(Bearer(claims))
             }

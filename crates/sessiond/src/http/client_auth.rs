@@ -36,11 +36,14 @@ impl FromRequest<Arc<App>> for ClientRequest {
         if let Some(value) = req.headers().get(header::AUTHORIZATION) {
             headers.insert(header::AUTHORIZATION, value.clone());
         }
+        let actors = super::trace::Actors::of(req.extensions());
         let form = OAuthForm::from_request(req, app).await?;
         let presented = presented_client(&headers, &form)?
             .ok_or_else(|| ApiError::invalid_client("client authentication required"))?;
         let client = authenticate_client(app, &presented).await?;
-        super::trace::record_client(client.id.as_str());
+        if let Some(actors) = actors {
+            actors.client(client.id.as_str());
+        }
         Ok(Self { client, form })
     }
 }

@@ -36,6 +36,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use routes::Route;
 pub use serve::{serve, ServeLimits};
+pub use trace::REQUEST_LOG;
 
 use crate::app::App;
 use error::{ApiError, ErrorCode};

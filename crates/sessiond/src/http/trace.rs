@@ -1,100 +1,136 @@
-//! The request log: every request runs in a span that names its method,
-//! route template, request id and — once known — client id and session id;
-//! one line a request at `info` gives its status and latency, and a failure
-//! (5xx) is logged once, in that span, with its cause and the cause's
-//! sources. Nothing from the request's headers or body is logged but the
-//! request id: never a token, secret, password, cookie or Authorization
-//! header. The request id (`X-Request-Id`, the client's when plain, else a
-//! new one) is echoed on the response; each request is counted in the
-//! metrics by route template and status.
+//! The request log: one line a request at `info`, written when it is
+//! answered, with its method, route template, status, latency, request id
+//! and — once known — client id and session id; a failure (5xx) is that
+//! line at `error`, with its cause and the cause's sources. Nothing from the
+//! request's headers or body is logged but the request id: never a token,
+//! secret, password, cookie or Authorization header. The request id
+//! (`X-Request-Id`, the client's when plain, else a new one) is echoed on
+//! the response; each request is counted in the metrics by route template
+//! and status.
+//!
+//! The line is one event with its own fields, not an event in a span: at
+//! one a request, building a span (and, in JSON, reading its fields back)
+//! cost more than the line. The request still runs in a span, at `debug`,
+//! so that at that level every line logged while it runs names it.
 use std::collections::HashSet;
 use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request as AxumRequest};
-use axum::http::{HeaderMap, HeaderValue, Request, Response};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::Router;
-use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tracing::{Instrument, Span};
 
 use super::error::FailureCause;
+
+/// The target of the request lines (buffered by the log writer).
+pub const REQUEST_LOG: &str = "sessiond::request";
 
 /// Longest request id taken from a client.
 const MAX_REQUEST_ID: usize = 64;
 
-/// This request's id (in the request's extensions).
-#[derive(Clone)]
-struct RequestId(String);
+/// Who a request acts for, filled in by the extractors that establish it
+/// (it travels in the request's extensions), for its log line.
+#[derive(Clone, Default)]
+pub struct Actors(Arc<Mutex<ActorIds>>);
 
-/// Wraps every route of `router` in the request span and log, the request
-/// id and the metrics.
-pub fn traced<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let route = req.extensions().get::<MatchedPath>().map_or("(none)", MatchedPath::as_str);
-                    let id = req.extensions().get::<RequestId>().map_or("", |id| id.0.as_str());
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        route,
-                        request_id = %id,
-                        client_id = tracing::field::Empty,
-                        session_id = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(|response: &Response<_>, latency: Duration, _: &Span| {
-                    let status = response.status().as_u16();
-                    let latency_ms = latency.as_secs_f64() * 1000.0;
-                    match response.extensions().get::<FailureCause>() {
-                        Some(cause) => {
-                            tracing::error!(status, latency_ms, error = %Chain(&**cause.0), "request failed")
-                        }
-                        None if response.status().is_server_error() => {
-                            tracing::error!(status, latency_ms, "request failed")
-                        }
-                        None => tracing::info!(status, latency_ms, "request"),
-                    }
-                })
-                .on_body_chunk(())
-                .on_eos(())
-                // Failures are logged above, once, with their cause.
-                .on_failure(()),
-        )
-        // Outside the span, so the span can name the id.
-        .layer(axum::middleware::from_fn(identify_and_count))
+#[derive(Default)]
+struct ActorIds {
+    client_id: Option<String>,
+    session_id: Option<String>,
 }
 
-/// Gives the request its id (echoed on the response) and counts it.
-async fn identify_and_count(mut req: AxumRequest, next: Next) -> axum::response::Response {
+impl Actors {
+    /// The request's, from its extensions.
+    pub fn of(extensions: &Extensions) -> Option<Actors> {
+        extensions.get::<Actors>().cloned()
+    }
+
+    /// Names the client the request acts for: on its log line, and in its
+    /// span.
+    pub fn client(&self, client_id: &str) {
+        self.ids().client_id = Some(client_id.to_owned());
+        Span::current().record("client_id", client_id);
+    }
+
+    /// Names the session the request acts for.
+    pub fn session(&self, session_id: &str) {
+        self.ids().session_id = Some(session_id.to_owned());
+        Span::current().record("session_id", session_id);
+    }
+
+    fn ids(&self) -> std::sync::MutexGuard<'_, ActorIds> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Wraps every route of `router` in the request log, the request id and
+/// the metrics.
+pub fn traced<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(axum::middleware::from_fn(identify_log_and_count))
+}
+
+/// Gives the request its id (echoed on the response), logs and counts it.
+async fn identify_log_and_count(mut req: AxumRequest, next: Next) -> axum::response::Response {
     let route = req.extensions().get::<MatchedPath>().map_or("(none)", |p| intern(p.as_str()));
+    let method = req.method().clone();
     let id = request_id(req.headers());
     let echoed = HeaderValue::from_str(&id).ok();
-    req.extensions_mut().insert(RequestId(id));
+    let actors = Actors::default();
+    req.extensions_mut().insert(actors.clone());
+    let span = tracing::debug_span!(
+        "request",
+        %method,
+        route,
+        request_id = %id,
+        client_id = tracing::field::Empty,
+        session_id = tracing::field::Empty,
+    );
     let started = Instant::now();
-    let mut response = next.run(req).await;
-    crate::observe::http_request(route, response.status().as_u16(), started.elapsed());
+    let mut response = next.run(req).instrument(span).await;
+    let latency = started.elapsed();
+    crate::observe::http_request(route, response.status().as_u16(), latency);
+    log(&method, route, &id, &actors, &response, latency);
     if let Some(id) = echoed {
         response.headers_mut().insert("x-request-id", id);
     }
     response
 }
 
-/// Names the client and session a request acts for, in its span (and so
-/// on its log lines), once an extractor has established them.
-pub fn record_client(client_id: &str) {
-    Span::current().record("client_id", client_id);
-}
-
-/// See [`record_client`].
-pub fn record_session(session_id: &str) {
-    Span::current().record("session_id", session_id);
+/// The request's line.
+fn log(
+    method: &Method,
+    route: &str,
+    id: &str,
+    actors: &Actors,
+    response: &axum::response::Response,
+    latency: Duration,
+) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    let failed = response.status().is_server_error();
+    // Cheap when the line is filtered out: nothing below is built.
+    if !(tracing::enabled!(target: REQUEST_LOG, tracing::Level::INFO)
+        || failed && tracing::enabled!(target: REQUEST_LOG, tracing::Level::ERROR))
+    {
+        return;
+    }
+    let ids = actors.ids();
+    let (client_id, session_id) = (ids.client_id.as_deref(), ids.session_id.as_deref());
+    macro_rules! line {
+        ($level:ident, $($extra:tt)*) => {
+            tracing::$level!(target: REQUEST_LOG, %method, route, request_id = id, client_id, session_id, status, latency_ms, $($extra)*)
+        };
+    }
+    match response.extensions().get::<FailureCause>() {
+        Some(cause) => line!(error, error = %Chain(&**cause.0), "request failed"),
+        None if failed => line!(error, "request failed"),
+        None => line!(info, "request"),
+    }
 }
 
 /// A route template as a `'static` label. Templates come from the router,

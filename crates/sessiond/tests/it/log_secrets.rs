@@ -107,6 +107,12 @@ async fn secrets_never_reach_the_logs() {
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.lines().count() > 50, "the server logged at trace level");
     assert!(log.contains("\"request_id\""), "JSON lines with the request span");
+    // The request line names the route and, once authenticated, the client.
+    let token_line = log
+        .lines()
+        .find(|l| l.contains("\"route\":\"/oauth2/token\"") && l.contains("\"status\":200"))
+        .expect("a request line for the token endpoint");
+    assert!(token_line.contains(&format!("\"client_id\":\"{}\"", client.id)), "{token_line}");
     for secret in &secrets {
         assert!(!log.contains(secret.as_str()), "a secret reached the log: {}…", &secret[..8.min(secret.len())]);
     }
