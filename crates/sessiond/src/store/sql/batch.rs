@@ -45,6 +45,8 @@ use crate::store::{Audit, NewRevocation, StoreError};
 
 /// The most writes one transaction holds.
 const MAX_BATCH: usize = 256;
+/// How long the writer keeps a connection it does not use.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Writes waiting for the writer; beyond this, callers wait to enqueue.
 const QUEUE: usize = 4096;
 
@@ -308,7 +310,20 @@ async fn write_loop(conn: AnyConnection, connect: Connect, backend: Backend, mut
     let mut conn = Some(conn);
     let mut ops: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
     let mut closing = None;
-    while let Some(first) = rx.recv().await {
+    loop {
+        // A connection idle this long is closed, as the pools close theirs:
+        // on SQLite a statement sqlx has not reset keeps a read snapshot,
+        // which stops the WAL from being checkpointed past it.
+        let first = match tokio::time::timeout(IDLE, rx.recv()).await {
+            Ok(Some(first)) => first,
+            Ok(None) => break,
+            Err(_) => {
+                if let Some(idle) = conn.take() {
+                    let _ = idle.close().await;
+                }
+                continue;
+            }
+        };
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {

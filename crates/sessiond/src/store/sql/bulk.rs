@@ -34,21 +34,14 @@ pub(super) async fn insert_revocations(
             })
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO revocations (kind, subject, cutoff, expires_at, created_at) {} RETURNING {}",
-        select(
-            backend,
-            "r",
-            &[
-                ("kind", "text"),
-                ("subject", "text"),
-                ("cutoff", "bigint"),
-                ("expires_at", "bigint"),
-                ("created_at", "bigint")
-            ]
-        ),
-        rows::REVOCATION_COLUMNS
-    );
+    let columns = [
+        ("kind", "text"),
+        ("subject", "text"),
+        ("cutoff", "bigint"),
+        ("expires_at", "bigint"),
+        ("created_at", "bigint"),
+    ];
+    let sql = format!("{} RETURNING {}", insert(backend, "revocations", &columns), rows::REVOCATION_COLUMNS);
     let inserted = sqlx::query(&sql).bind(Value::Array(rows).to_string()).fetch_all(&mut **tx).await?;
     // Neither backend promises RETURNING in input order, so each row is
     // found by what it holds. Rows that hold the same are interchangeable:
@@ -120,19 +113,21 @@ pub(super) async fn insert_audit_events(
         ("user_agent", TEXT),
         ("detail", TEXT),
     ];
-    let names = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
-    let sql = format!("INSERT INTO audit_events ({names}) {}", select(backend, "e", &columns));
-    sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(&mut **tx).await?;
+    sqlx::query(&insert(backend, "audit_events", &columns))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-/// `SELECT` of `columns` from the JSON array of objects bound as `$1`.
-fn select(backend: Backend, alias: &str, columns: &[(&str, &str)]) -> String {
+/// `INSERT` into `columns` (name, PostgreSQL type) of `table` of every
+/// object of the JSON array bound as `$1`.
+fn insert(backend: Backend, table: &str, columns: &[(&str, &str)]) -> String {
     let names = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
-    match backend {
+    let select = match backend {
         Backend::Postgres => {
             let typed = columns.iter().map(|(name, ty)| format!("{name} {ty}")).collect::<Vec<_>>().join(", ");
-            format!("SELECT {names} FROM json_to_recordset($1::json) AS {alias}({typed})")
+            format!("SELECT {names} FROM json_to_recordset($1::json) AS j({typed})")
         }
         // `json_each` walks the array in order; `json_extract` gives SQL
         // NULL for a JSON null and an integer for a JSON integer.
@@ -144,5 +139,6 @@ fn select(backend: Backend, alias: &str, columns: &[(&str, &str)]) -> String {
                 .join(", ");
             format!("SELECT {fields} FROM json_each($1)")
         }
-    }
+    };
+    format!("INSERT INTO {table} ({names}) {select}")
 }
