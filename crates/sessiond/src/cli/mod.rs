@@ -3,6 +3,7 @@
 //! server is running on the same data.
 mod bootstrap;
 mod client;
+mod json_lines;
 mod key;
 mod logging;
 mod logout_deliveries;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::fmt::format::JsonFields;
 
 use crate::app::App;
 use crate::clock::SystemClock;
@@ -146,8 +148,8 @@ fn log_format(cli: &Cli) -> LogFormat {
 
 /// Logs go to stderr, filtered by `SESSIOND_LOG` (default `info` for the
 /// server, `warn` for management commands): human-readable, or one JSON
-/// object a line with the request span's fields (method, route, request
-/// id, client and session ids) beside each event's.
+/// object a line (`json_lines.rs`) with the current span's fields beside
+/// each event's.
 ///
 /// Lines are written through a buffer (`logging.rs`), many to
 /// a system call, and flushed at least every 100 ms and when the returned
@@ -160,7 +162,7 @@ fn init_tracing(serving: bool, format: LogFormat) -> logging::FlushOnDrop {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(json_lines::JsonLines).try_init(),
     };
     guard
 }

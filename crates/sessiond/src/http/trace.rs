@@ -123,7 +123,7 @@ fn log(
     let (client_id, session_id) = (ids.client_id.as_deref(), ids.session_id.as_deref());
     macro_rules! line {
         ($level:ident, $($extra:tt)*) => {
-            tracing::$level!(target: REQUEST_LOG, %method, route, request_id = id, client_id, session_id, status, latency_ms, $($extra)*)
+            tracing::$level!(target: REQUEST_LOG, method = method.as_str(), route, request_id = id, client_id, session_id, status, latency_ms, $($extra)*)
         };
     }
     match response.extensions().get::<FailureCause>() {
