@@ -15,7 +15,8 @@
 # Both run with the sign-in limiters off (a sign-in flood from one address
 # is what they are there to stop).
 #
-# Prints per-round lines and, per scenario, the median ratio to the ceiling.
+# Prints per-round lines, per scenario the median ratio to the ceiling, and
+# each server's resident set (VmRSS) after the run.
 source "$(dirname "$0")/common.sh"
 ROUNDS=${1:-3}
 export DURATION=${DURATION:-8s} CONNS=${CONNS:-32} WRK_CPU=${WRK_CPU:-1}
@@ -44,13 +45,13 @@ targets=()
 read -r SQLITE_ID SQLITE_SECRET < <(bench_client sqlite)
 read -r SQLITE_UID SQLITE_USECRET < <(bench_user_client sqlite)
 start_node sqlite 39101 http://127.0.0.1:39101
-targets+=("sessiond-sqlite http://127.0.0.1:39101 $SQLITE_ID $SQLITE_SECRET $SQLITE_UID $SQLITE_USECRET")
+targets+=("sessiond-sqlite http://127.0.0.1:39101 $SQLITE_ID $SQLITE_SECRET $SQLITE_UID $SQLITE_USECRET ${PIDS[-1]}")
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
     DB=$(new_pg_db "$BENCH_DATABASE_URL")
     read -r PG_ID PG_SECRET < <(bench_client pg "$DB")
     read -r PG_UID PG_USECRET < <(bench_user_client pg "$DB")
     start_node pg 39102 http://127.0.0.1:39102 "$DB"
-    targets+=("sessiond-postgres http://127.0.0.1:39102 $PG_ID $PG_SECRET $PG_UID $PG_USECRET")
+    targets+=("sessiond-postgres http://127.0.0.1:39102 $PG_ID $PG_SECRET $PG_UID $PG_USECRET ${PIDS[-1]}")
 fi
 # BEFORE_BIN: an earlier build, run side by side under the label "before-…".
 if [ -n "${BEFORE_BIN:-}" ]; then
@@ -58,20 +59,22 @@ if [ -n "${BEFORE_BIN:-}" ]; then
     read -r B_ID B_SECRET < <(bench_client before-sqlite)
     read -r B_UID B_USECRET < <(bench_user_client before-sqlite)
     start_node before-sqlite 39103 http://127.0.0.1:39103
-    targets+=("before-sqlite http://127.0.0.1:39103 $B_ID $B_SECRET $B_UID $B_USECRET")
+    targets+=("before-sqlite http://127.0.0.1:39103 $B_ID $B_SECRET $B_UID $B_USECRET ${PIDS[-1]}")
     if [ -n "${BENCH_DATABASE_URL:-}" ]; then
         DB=$(new_pg_db "$BENCH_DATABASE_URL")
         read -r B_ID B_SECRET < <(bench_client before-pg "$DB")
         read -r B_UID B_USECRET < <(bench_user_client before-pg "$DB")
         start_node before-pg 39104 http://127.0.0.1:39104 "$DB"
-            targets+=("before-postgres http://127.0.0.1:39104 $B_ID $B_SECRET $B_UID $B_USECRET")
+            targets+=("before-postgres http://127.0.0.1:39104 $B_ID $B_SECRET $B_UID $B_USECRET ${PIDS[-1]}")
     fi
     BIN=$AFTER_BIN
 fi
-PORT=39002 taskset -c 0 /tmp/ceiling-target/release/ceiling >"$WORK/ceiling.out" 2>&1 &
+# The ceiling sizes its runtime to its CPU whatever TOKIO_WORKER_THREADS
+# says for the sessiond nodes.
+PORT=39002 env -u TOKIO_WORKER_THREADS taskset -c 0 /tmp/ceiling-target/release/ceiling >"$WORK/ceiling.out" 2>&1 &
 PIDS+=($!)
 sleep 0.5
-targets+=("ceiling http://127.0.0.1:39002 bench bench-secret - -")
+targets+=("ceiling http://127.0.0.1:39002 bench bench-secret - - ${PIDS[-1]}")
 
 # CONNS chain starts for refresh.lua: password sign-ins of bench-user.
 CHAIN_URL="" CHAIN_ID="" CHAIN_SECRET=""
@@ -96,7 +99,7 @@ own_scenario() {
 RESULTS=$WORK/results
 for round in $(seq 1 "$ROUNDS"); do
     for t in "${targets[@]}"; do
-        read -r label url id secret uid usecret <<<"$t"
+        read -r label url id secret uid usecret _ <<<"$t"
         if [ -n "${SHARED_SCENARIOS// /}" ]; then
             LABEL="$round:$label" RESULTS_FILE=$RESULTS CLIENT_ID=$id CLIENT_SECRET=$secret SCENARIOS=$SHARED_SCENARIOS \
                 WARMUP=$WARMUP "$PERF/run.sh" "$url" >/dev/null 2>"$WORK/run.err" || { cat "$WORK/run.err" >&2; exit 1; }
@@ -107,7 +110,12 @@ for round in $(seq 1 "$ROUNDS"); do
         done
     done
 done
-python3 - "$RESULTS" <<'PY'
+# Each server's resident set after the whole run.
+for t in "${targets[@]}"; do
+    read -r label _ _ _ _ _ pid <<<"$t"
+    echo "$label $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" >>"$WORK/rss"
+done
+python3 - "$RESULTS" "$WORK/rss" <<'PY'
 import sys, statistics, collections
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 by = collections.defaultdict(dict)          # (round, scenario) -> label -> req/s
@@ -139,4 +147,8 @@ for (scenario, name), rs in sorted(alone.items()):
     p99 = statistics.median(r[1] for r in rs)
     print(f"  {scenario:13s} {name:18s} {rps:.0f} req/s  p99 {p99:.1f} ms  errors {sum(r[2] for r in rs)}"
           f"  (rounds: {', '.join(f'{r[0]:.0f}' for r in rs)})")
+print("\nresident set after the run (VmRSS)")
+for line in open(sys.argv[2]):
+    label, kib = line.split()
+    print(f"  {label:18s} {int(kib) / 1024:.1f} MiB")
 PY

@@ -64,6 +64,9 @@ fn write_line(line: &mut Vec<u8>, event: &Event<'_>, span: Option<(&str, &str)>)
     // RFC 3339 in UTC to the microsecond, as tracing-subscriber writes it;
     // humantime writes it in one piece, where a `write!` of each part took
     // a fifth of the line.
+    // A log line's time is when it was written, not the service's clock
+    // (which tests move): tracing-subscriber's timer read it the same way.
+    #[allow(clippy::disallowed_methods)]
     let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
     let _ = write!(line, "{{\"timestamp\":\"{now}\",\"level\":\"{}\",\"fields\":{{", meta.level().as_str());
     event.record(&mut Fields { line, first: true, scratch: String::new() });
@@ -192,8 +195,8 @@ mod tests {
             .with_writer(out.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, log);
-        let text = String::from_utf8(out.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
-            .expect("UTF-8");
+        let text =
+            String::from_utf8(out.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()).expect("UTF-8");
         text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
     }
 
