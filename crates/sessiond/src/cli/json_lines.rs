@@ -61,11 +61,10 @@ where
 /// (writing into a `Vec` cannot fail).
 fn write_line(line: &mut Vec<u8>, event: &Event<'_>, span: Option<(&str, &str)>) {
     let meta = event.metadata();
-    // RFC 3339 in UTC to the microsecond, as tracing-subscriber writes it;
-    // humantime writes it in one piece, where a `write!` of each part took
-    // a fifth of the line.
-    // A log line's time is when it was written, not the service's clock
-    // (which tests move): tracing-subscriber's timer read it the same way.
+    // RFC 3339 in UTC to the microsecond, as tracing-subscriber writes it
+    // (humantime writes it in one piece, where a `write!` of each part took
+    // a fifth of the line). A line's time is when it was written, not the
+    // service's clock, which tests move.
     #[allow(clippy::disallowed_methods)]
     let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
     let _ = write!(line, "{{\"timestamp\":\"{now}\",\"level\":\"{}\",\"fields\":{{", meta.level().as_str());
